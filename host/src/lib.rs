@@ -9,4 +9,10 @@
 //!   host resources that only translate, the engine and linker.
 //! - [`serve`] and [`run`]: the `wasio` command's two jobs.
 
+pub mod bundled;
+pub mod cli;
+pub mod component;
+pub mod net;
+pub mod run;
+pub mod serve;
 pub mod streams;

@@ -1,1 +1,133 @@
-fn main() {}
+//! The `wasio` command: see `wasio --help`.
+
+use clap::Parser;
+use std::process::ExitCode;
+use std::sync::Arc;
+use wasio::cli::{Cli, Command, RunArgs, ServeArgs};
+use wasio::component::Runtime;
+use wasio::net::listener::DEFAULT_BACKLOG;
+use wasio::net::{Endpoint, Listener};
+use wasio::serve::Service;
+use wasio::{bundled, run, serve};
+use wasmtime::error::Context as _;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WASIO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wasio: error: cannot start the Tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(args) => serve_main(args).await,
+            Command::Run(args) => run_main(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("wasio: error: {err:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
+    let net = args.net.to_config().map_err(wasmtime::Error::msg)?;
+    let runtime = Runtime::new()?;
+    let (component, name) = match &args.component {
+        Some(path) => (runtime.load_file(path)?, path.display().to_string()),
+        None => (
+            runtime.load_bytes(bundled::ECHO_SERVER, "the bundled echo server")?,
+            "the bundled echo server".to_string(),
+        ),
+    };
+    let handler = runtime.handler_pre(&component, &name)?;
+
+    let endpoints = if args.listen.is_empty() {
+        vec![
+            "127.0.0.1:8888"
+                .parse::<Endpoint>()
+                .map_err(wasmtime::Error::msg)?,
+        ]
+    } else {
+        args.listen.clone()
+    };
+    let mut listeners = Vec::new();
+    for endpoint in &endpoints {
+        let listener = match endpoint {
+            Endpoint::Inet {
+                host,
+                port: Some(port),
+            } => Listener::bind_tcp_host(host, *port, DEFAULT_BACKLOG).await,
+            Endpoint::Inet { port: None, .. } => {
+                wasmtime::bail!("--listen {endpoint}: give a port (0 picks a free one)")
+            }
+            Endpoint::Unix(path) => Listener::bind_unix(path, DEFAULT_BACKLOG),
+        }
+        .with_context(|| format!("cannot listen on {endpoint}"))?;
+        if let Some(addr) = listener.local_addr() {
+            println!("Serving on {addr}");
+        }
+        listeners.push(listener);
+    }
+    tracing::info!(component = %name, "serving; one instance per connection");
+
+    let service = Arc::new(Service {
+        handler,
+        net: Arc::new(net),
+        limit: args.limit as usize,
+    });
+    serve::serve(service, listeners, shutdown_signal()).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+async fn run_main(args: RunArgs) -> wasmtime::Result<ExitCode> {
+    let mut net_args = args.net.clone();
+    let runtime = Runtime::new()?;
+    let (component, name) = match &args.component {
+        Some(path) => (runtime.load_file(path)?, path.display().to_string()),
+        None => {
+            // The bundled echo client may reach the target it is given.
+            if net_args.allow_connect.is_empty() {
+                let host = args.args.get(1).map_or("127.0.0.1", String::as_str);
+                let port = args.args.get(2).map_or("8888", String::as_str);
+                if let Ok(endpoint) = format!("{host}:{port}").parse() {
+                    net_args.allow_connect.push(endpoint);
+                }
+            }
+            (
+                runtime.load_bytes(bundled::ECHO_CLIENT, "the bundled echo client")?,
+                "the bundled echo client".to_string(),
+            )
+        }
+    };
+    let net = net_args.to_config().map_err(wasmtime::Error::msg)?;
+    let command = runtime.command_pre(&component, &name)?;
+    match run::run_command(&command, Arc::new(net), args.args).await? {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(message) => {
+            eprintln!("wasio: {name} failed: {message}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -22,7 +22,7 @@ pub enum StreamError {
     #[error("{message}")]
     LimitOverrun {
         /// asyncio's message for the case.
-        message: &'static str,
+        message: String,
         /// How many bytes to consume to reach the separator (or the prefix
         /// searched when it was not found).
         consumed: u64,

@@ -56,9 +56,7 @@ impl ReadBuffer {
     /// A limit of 0 is `InvalidArgument`, as asyncio's `ValueError`.
     pub fn new(limit: usize) -> StreamResult<Self> {
         if limit == 0 {
-            return Err(StreamError::InvalidArgument(
-                "Limit cannot be <= 0".into(),
-            ));
+            return Err(StreamError::InvalidArgument("Limit cannot be <= 0".into()));
         }
         Ok(Self {
             buf: BytesMut::new(),
@@ -230,7 +228,7 @@ impl ReadBuffer {
             if let Some((start, end)) = find_first_end(&self.buf, separators, scan.offset) {
                 if start > self.limit {
                     return Poll::Ready(Err(StreamError::LimitOverrun {
-                        message: FOUND_BEYOND,
+                        message: FOUND_BEYOND.into(),
                         consumed: start as u64,
                     }));
                 }
@@ -240,7 +238,7 @@ impl ReadBuffer {
             scan.offset = (buflen + 1).saturating_sub(max_len);
             if scan.offset > self.limit {
                 return Poll::Ready(Err(StreamError::LimitOverrun {
-                    message: NOT_FOUND,
+                    message: NOT_FOUND.into(),
                     consumed: scan.offset as u64,
                 }));
             }

@@ -365,7 +365,11 @@ mod tests {
         assert!(f.request_close());
         assert!(!f.request_close());
         assert_eq!(f.push(bytes(1)), Err(StreamError::Closed));
-        assert_eq!(f.request_eof(), Err(StreamError::Closed), "write_eof after close");
+        assert_eq!(
+            f.request_eof(),
+            Err(StreamError::Closed),
+            "write_eof after close"
+        );
     }
 
     #[test]
@@ -389,8 +393,14 @@ mod tests {
         f.set_limits(Some(1000), None).unwrap();
         assert_eq!(f.water_marks(), (1000, 250));
         f.set_limits(None, None).unwrap();
-        assert_eq!(f.water_marks(), (DEFAULT_HIGH_WATER, DEFAULT_HIGH_WATER / 4));
-        assert!(matches!(f.set_limits(Some(1), Some(2)), Err(StreamError::InvalidArgument(_))));
+        assert_eq!(
+            f.water_marks(),
+            (DEFAULT_HIGH_WATER, DEFAULT_HIGH_WATER / 4)
+        );
+        assert!(matches!(
+            f.set_limits(Some(1), Some(2)),
+            Err(StreamError::InvalidArgument(_))
+        ));
         assert!(matches!(
             f.set_limits(Some(DEFAULT_CAP as u64 + 1), None),
             Err(StreamError::InvalidArgument(_))

@@ -1,0 +1,36 @@
+//! The seed's `tcp_echo_client`, as a `wasio` command.
+//!
+//! Arguments (all optional): MESSAGE HOST PORT, defaulting to
+//! `Hello World!`, `127.0.0.1`, `8888`.
+
+use wasio_guest::open_connection;
+use wasio_guest::pyrepr::repr;
+
+async fn tcp_echo_client(args: Vec<String>) -> Result<(), String> {
+    let message = args.first().map_or("Hello World!", String::as_str);
+    let host = args.get(1).map_or("127.0.0.1", String::as_str);
+    let port = match args.get(2) {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("{p:?} is not a port"))?,
+        None => 8888,
+    };
+
+    let (reader, writer) = open_connection(host, port)
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+
+    println!("Send: {}", repr(message));
+    writer
+        .write(message.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let data = reader.read(100).await.map_err(|e| e.to_string())?;
+    println!("Received: {}", repr(&String::from_utf8_lossy(&data)));
+
+    println!("Close the socket");
+    writer.close();
+    writer.wait_closed().await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+wasio_guest::export_command!(tcp_echo_client);

@@ -1,0 +1,118 @@
+//! A handler that lets a test drive every reader and writer operation over
+//! a real connection. The client sends one command per line; the handler
+//! runs it against the same stream and answers with a frame:
+//!
+//! - `ok <len>\n<len bytes>`
+//! - `err incomplete-read <expected|none> <len>\n<len partial bytes>`
+//! - `err limit-overrun <consumed>\n`
+//! - `err <kind>\n` for every other error
+//!
+//! Commands: `read N`, `readline`, `readexactly N`, `readuntil HEX`,
+//! `readuntil-any HEX,HEX..`, `at-eof`, `extra NAME`, `write-eof`,
+//! `flood N` (N bytes of pattern `i % 251`, with drain; answers the largest
+//! write buffer seen), `connect HOST PORT`, `panic`, `quit`. EOF ends it.
+
+use wasio_guest::{StreamError, StreamReader, StreamWriter, open_connection};
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+fn frame(result: Result<Vec<u8>, StreamError>) -> Vec<u8> {
+    match result {
+        Ok(data) => [format!("ok {}\n", data.len()).into_bytes(), data].concat(),
+        Err(StreamError::IncompleteRead(e)) => {
+            let expected = e.expected.map_or("none".to_string(), |n| n.to_string());
+            let head = format!("err incomplete-read {expected} {}\n", e.partial.len());
+            [head.into_bytes(), e.partial].concat()
+        }
+        Err(StreamError::LimitOverrun(e)) => {
+            format!("err limit-overrun {}\n", e.consumed).into_bytes()
+        }
+        Err(e) => format!("err {}\n", e.kind()).into_bytes(),
+    }
+}
+
+async fn flood(writer: &StreamWriter, total: u64) -> Result<Vec<u8>, StreamError> {
+    let mut sent = 0u64;
+    let mut max_buffered = 0u64;
+    while sent < total {
+        let n = (total - sent).min(64 * 1024);
+        let chunk: Vec<u8> = (sent..sent + n).map(|i| (i % 251) as u8).collect();
+        writer.write(&chunk)?;
+        max_buffered = max_buffered.max(writer.get_write_buffer_size());
+        writer.drain().await?;
+        sent += n;
+    }
+    Ok(max_buffered.to_string().into_bytes())
+}
+
+async fn run(
+    reader: &StreamReader,
+    writer: &StreamWriter,
+    cmd: &str,
+) -> Result<Vec<u8>, StreamError> {
+    let mut words = cmd.split_whitespace();
+    let op = words.next().unwrap_or("");
+    let arg = words.next().unwrap_or("");
+    let num = || arg.parse::<i64>().unwrap_or(0);
+    match op {
+        "read" => reader.read(num()).await,
+        "readline" => reader.readline().await,
+        "readexactly" => reader.readexactly(num() as u64).await,
+        "readuntil" => reader.readuntil(&hex(arg)).await,
+        "readuntil-any" => {
+            let seps: Vec<Vec<u8>> = arg.split(',').map(hex).collect();
+            let seps: Vec<&[u8]> = seps.iter().map(Vec::as_slice).collect();
+            reader.readuntil_any(&seps).await
+        }
+        "at-eof" => Ok(if reader.at_eof() {
+            b"1".to_vec()
+        } else {
+            b"0".to_vec()
+        }),
+        "extra" => Ok(writer
+            .get_extra_info(arg)
+            .map_or_else(|| "None".to_string(), |a| a.to_string())
+            .into_bytes()),
+        "write-eof" => {
+            writer.write(&frame(Ok(Vec::new())))?;
+            writer.write_eof()?;
+            Ok(Vec::new())
+        }
+        "flood" => flood(writer, num() as u64).await,
+        "connect" => {
+            let port = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let (_r, w) = open_connection(arg, port).await?;
+            w.close();
+            Ok(Vec::new())
+        }
+        "panic" => panic!("test-handler: panic requested"),
+        _ => Err(StreamError::InvalidArgument(format!(
+            "unknown command {cmd:?}"
+        ))),
+    }
+}
+
+async fn handle(reader: StreamReader, writer: StreamWriter) -> Result<(), StreamError> {
+    loop {
+        let line = reader.readline().await?;
+        let cmd = String::from_utf8_lossy(&line);
+        let cmd = cmd.trim_end();
+        if line.is_empty() || cmd == "quit" {
+            break;
+        }
+        let result = run(&reader, &writer, cmd).await;
+        if cmd == "write-eof" && result.is_ok() {
+            continue;
+        }
+        writer.write(&frame(result))?;
+        writer.drain().await?;
+    }
+    writer.close();
+    writer.wait_closed().await
+}
+
+wasio_guest::export_handler!(handle);

@@ -1,0 +1,35 @@
+//! Rust bindings of the `wasio:streams` WIT for the host.
+//!
+//! The WIT resources are backed by the [`crate::net`] types directly: the
+//! resource table holds a [`StreamReader`](crate::net::StreamReader),
+//! [`StreamWriter`](crate::net::StreamWriter) or
+//! [`Server`](crate::net::Server) for each handle a guest owns.
+
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wasio:streams/handler",
+        imports: { default: trappable },
+        with: {
+            "wasio:streams/streams.stream-reader": crate::net::StreamReader,
+            "wasio:streams/streams.stream-writer": crate::net::StreamWriter,
+            "wasio:streams/streams.server": crate::net::Server,
+        },
+    });
+}
+
+mod command_generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wasio:streams/command",
+        imports: { default: trappable },
+        with: {
+            "wasio:streams/streams": super::generated::wasio::streams::streams,
+        },
+        require_store_data_send: true,
+    });
+}
+
+pub use command_generated::{Command, CommandPre};
+pub use generated::wasio::streams::streams;
+pub use generated::{Handler, HandlerPre};

@@ -1,0 +1,373 @@
+//! The `wasio:streams` host functions. Each one looks its resource up,
+//! calls the [`crate::net`] type that does the work, and translates the
+//! result; waiting happens outside the store so that other guest tasks
+//! keep running.
+
+use super::bindings::streams::{
+    self as wit, ConnectOptions, Host, HostServer, HostServerWithStore, HostStreamReader,
+    HostStreamReaderWithStore, HostStreamWriter, HostStreamWriterWithStore, HostWithStore,
+    ServerOptions,
+};
+use super::state::{HostState, Streams};
+use crate::net::listener::DEFAULT_BACKLOG;
+use crate::net::{self, NetConfig, Server, StreamReader, StreamWriter};
+use crate::streams::{DEFAULT_LIMIT, StreamError, StreamResult};
+use bytes::Bytes;
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::{Accessor, Resource};
+
+type WitResult<T> = wasmtime::Result<Result<T, wit::Error>>;
+
+fn limit_of(limit: Option<u32>) -> usize {
+    limit.map_or(DEFAULT_LIMIT, |l| l as usize)
+}
+
+fn translate<T, U: From<T>>(result: StreamResult<T>) -> WitResult<U> {
+    Ok(result.map(U::from).map_err(wit::Error::from))
+}
+
+/// Clones a shareable handle out of the table, so the store is free while
+/// the operation waits.
+fn with_table<T: Send, R>(
+    accessor: &Accessor<T, Streams>,
+    f: impl FnOnce(&mut HostState) -> R,
+) -> R {
+    accessor.with(|mut access| f(access.get()))
+}
+
+/// Takes what an operation needs (a shareable handle) from a resource.
+fn lookup<T: Send, R: 'static, H>(
+    accessor: &Accessor<T, Streams>,
+    res: &Resource<R>,
+    f: impl FnOnce(&R) -> H,
+) -> wasmtime::Result<H> {
+    with_table(accessor, |s| -> wasmtime::Result<H> {
+        Ok(f(s.table.get(res)?))
+    })
+}
+
+fn reader_of<T: Send>(
+    accessor: &Accessor<T, Streams>,
+    res: &Resource<StreamReader>,
+) -> wasmtime::Result<StreamReader> {
+    lookup(accessor, res, StreamReader::clone)
+}
+
+fn push_pair<T: Send>(
+    accessor: &Accessor<T, Streams>,
+    pair: StreamResult<(StreamReader, StreamWriter)>,
+) -> WitResult<(Resource<StreamReader>, Resource<StreamWriter>)> {
+    let (reader, writer) = match pair {
+        Ok(pair) => pair,
+        Err(err) => return Ok(Err(err.into())),
+    };
+    with_table(accessor, |s| {
+        let reader = s.table.push(reader)?;
+        let writer = s.table.push(writer)?;
+        Ok(Ok((reader, writer)))
+    })
+}
+
+fn net_config<T: Send>(accessor: &Accessor<T, Streams>) -> Arc<NetConfig> {
+    with_table(accessor, |s| s.net.clone())
+}
+
+impl<T: Send> HostStreamReaderWithStore<T> for Streams {
+    async fn read(
+        accessor: &Accessor<T, Self>,
+        this: Resource<StreamReader>,
+        n: i64,
+    ) -> WitResult<Vec<u8>> {
+        let reader = reader_of(accessor, &this)?;
+        translate(reader.read(n).await)
+    }
+
+    async fn readline(
+        accessor: &Accessor<T, Self>,
+        this: Resource<StreamReader>,
+    ) -> WitResult<Vec<u8>> {
+        let reader = reader_of(accessor, &this)?;
+        translate(reader.readline().await)
+    }
+
+    async fn readexactly(
+        accessor: &Accessor<T, Self>,
+        this: Resource<StreamReader>,
+        n: u64,
+    ) -> WitResult<Vec<u8>> {
+        let reader = reader_of(accessor, &this)?;
+        translate(reader.readexactly(n).await)
+    }
+
+    async fn readuntil(
+        accessor: &Accessor<T, Self>,
+        this: Resource<StreamReader>,
+        separator: Vec<u8>,
+    ) -> WitResult<Vec<u8>> {
+        let reader = reader_of(accessor, &this)?;
+        translate(reader.readuntil(&[separator]).await)
+    }
+
+    async fn readuntil_any(
+        accessor: &Accessor<T, Self>,
+        this: Resource<StreamReader>,
+        separators: Vec<Vec<u8>>,
+    ) -> WitResult<Vec<u8>> {
+        let reader = reader_of(accessor, &this)?;
+        translate(reader.readuntil(&separators).await)
+    }
+}
+
+impl HostStreamReader for HostState {
+    fn new(&mut self, limit: Option<u32>) -> WitResult<Resource<StreamReader>> {
+        match StreamReader::in_memory(limit_of(limit)) {
+            Ok(reader) => Ok(Ok(self.table.push(reader)?)),
+            Err(err) => Ok(Err(err.into())),
+        }
+    }
+
+    fn feed_data(&mut self, this: Resource<StreamReader>, data: Vec<u8>) -> WitResult<()> {
+        translate(self.table.get(&this)?.feed_data(&data))
+    }
+
+    fn feed_eof(&mut self, this: Resource<StreamReader>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.feed_eof();
+        Ok(())
+    }
+
+    fn set_exception(
+        &mut self,
+        this: Resource<StreamReader>,
+        err: wit::Error,
+    ) -> wasmtime::Result<()> {
+        self.table.get(&this)?.set_exception(err.into());
+        Ok(())
+    }
+
+    fn exception(&mut self, this: Resource<StreamReader>) -> wasmtime::Result<Option<wit::Error>> {
+        Ok(self.table.get(&this)?.exception().map(Into::into))
+    }
+
+    fn limit(&mut self, this: Resource<StreamReader>) -> wasmtime::Result<u32> {
+        let limit = self.table.get(&this)?.limit();
+        Ok(u32::try_from(limit).unwrap_or(u32::MAX))
+    }
+
+    fn at_eof(&mut self, this: Resource<StreamReader>) -> wasmtime::Result<bool> {
+        Ok(self.table.get(&this)?.at_eof())
+    }
+
+    fn drop(&mut self, this: Resource<StreamReader>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl<T: Send> HostStreamWriterWithStore<T> for Streams {
+    async fn drain(accessor: &Accessor<T, Self>, this: Resource<StreamWriter>) -> WitResult<()> {
+        let writer = lookup(accessor, &this, |w| w.handle())?;
+        translate(writer.drain().await)
+    }
+
+    async fn wait_closed(
+        accessor: &Accessor<T, Self>,
+        this: Resource<StreamWriter>,
+    ) -> WitResult<()> {
+        let writer = lookup(accessor, &this, |w| w.handle())?;
+        translate(writer.wait_closed().await)
+    }
+}
+
+impl HostStreamWriter for HostState {
+    fn write(&mut self, this: Resource<StreamWriter>, data: Vec<u8>) -> WitResult<()> {
+        translate(self.table.get(&this)?.write(Bytes::from(data)))
+    }
+
+    fn writelines(&mut self, this: Resource<StreamWriter>, chunks: Vec<Vec<u8>>) -> WitResult<()> {
+        let chunks = chunks.into_iter().map(Bytes::from).collect();
+        translate(self.table.get(&this)?.writelines(chunks))
+    }
+
+    fn can_write_eof(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<bool> {
+        Ok(self.table.get(&this)?.can_write_eof())
+    }
+
+    fn write_eof(&mut self, this: Resource<StreamWriter>) -> WitResult<()> {
+        translate(self.table.get(&this)?.write_eof())
+    }
+
+    fn close(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.close();
+        Ok(())
+    }
+
+    fn is_closing(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<bool> {
+        Ok(self.table.get(&this)?.is_closing())
+    }
+
+    fn get_extra_info(
+        &mut self,
+        this: Resource<StreamWriter>,
+        name: String,
+    ) -> wasmtime::Result<Option<wit::Address>> {
+        Ok(self.table.get(&this)?.extra_info(&name).map(Into::into))
+    }
+
+    fn get_write_buffer_size(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<u64> {
+        Ok(self.table.get(&this)?.write_buffer_size() as u64)
+    }
+
+    fn set_write_buffer_limits(
+        &mut self,
+        this: Resource<StreamWriter>,
+        high: Option<u64>,
+        low: Option<u64>,
+    ) -> WitResult<()> {
+        translate(self.table.get(&this)?.set_write_buffer_limits(high, low))
+    }
+
+    fn drop(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<()> {
+        // Dropping the StreamWriter closes it (see its Drop).
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl<T: Send> HostServerWithStore<T> for Streams {
+    async fn accept(
+        accessor: &Accessor<T, Self>,
+        this: Resource<Server>,
+    ) -> WitResult<(Resource<StreamReader>, Resource<StreamWriter>)> {
+        let server = lookup(accessor, &this, |w| w.handle())?;
+        let net = net_config(accessor);
+        let pair = match server.accept().await {
+            None => Err(StreamError::Closed),
+            Some(Err(err)) => Err(err.into()),
+            Some(Ok(socket)) => net::stream_pair(socket, server.limit(), &net.writer),
+        };
+        push_pair(accessor, pair)
+    }
+}
+
+impl HostServer for HostState {
+    fn sockets(&mut self, this: Resource<Server>) -> wasmtime::Result<Vec<wit::Address>> {
+        Ok(self
+            .table
+            .get(&this)?
+            .sockets()
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    fn close(&mut self, this: Resource<Server>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.close();
+        Ok(())
+    }
+
+    fn is_serving(&mut self, this: Resource<Server>) -> wasmtime::Result<bool> {
+        Ok(self.table.get(&this)?.is_serving())
+    }
+
+    fn drop(&mut self, this: Resource<Server>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl<T: Send> HostWithStore<T> for Streams {
+    async fn open_connection(
+        accessor: &Accessor<T, Self>,
+        host: String,
+        port: u16,
+        options: ConnectOptions,
+    ) -> WitResult<(Resource<StreamReader>, Resource<StreamWriter>)> {
+        let net = net_config(accessor);
+        let pair = net::open_connection(
+            &net.policy,
+            &host,
+            port,
+            limit_of(options.limit),
+            &net.writer,
+        )
+        .await;
+        push_pair(accessor, pair)
+    }
+
+    async fn open_unix_connection(
+        accessor: &Accessor<T, Self>,
+        path: String,
+        options: ConnectOptions,
+    ) -> WitResult<(Resource<StreamReader>, Resource<StreamWriter>)> {
+        let net = net_config(accessor);
+        let pair = net::open_unix_connection(
+            &net.policy,
+            Path::new(&path),
+            limit_of(options.limit),
+            &net.writer,
+        )
+        .await;
+        push_pair(accessor, pair)
+    }
+
+    async fn start_server(
+        accessor: &Accessor<T, Self>,
+        host: String,
+        port: u16,
+        options: ServerOptions,
+    ) -> WitResult<Resource<Server>> {
+        let net = net_config(accessor);
+        let server = async {
+            if !net.policy.may_listen(&host, port) {
+                tracing::warn!(
+                    host,
+                    port,
+                    "sandbox: listen denied (grant it with --allow-listen)"
+                );
+                return Err(StreamError::NotPermitted(format!(
+                    "listen on {host}:{port}"
+                )));
+            }
+            let backlog = options.backlog.unwrap_or(DEFAULT_BACKLOG);
+            let listener = net::Listener::bind_tcp_host(&host, port, backlog).await?;
+            Ok(Server::new(listener, limit_of(options.limit)))
+        }
+        .await;
+        push_server(accessor, server)
+    }
+
+    async fn start_unix_server(
+        accessor: &Accessor<T, Self>,
+        path: String,
+        options: ServerOptions,
+    ) -> WitResult<Resource<Server>> {
+        let net = net_config(accessor);
+        let path = Path::new(&path);
+        let server = if net.policy.may_listen_unix(path) {
+            let backlog = options.backlog.unwrap_or(DEFAULT_BACKLOG);
+            net::Listener::bind_unix(path, backlog)
+                .map(|l| Server::new(l, limit_of(options.limit)))
+                .map_err(StreamError::from)
+        } else {
+            tracing::warn!(path = %path.display(), "sandbox: listen denied (grant it with --allow-listen unix:PATH)");
+            Err(StreamError::NotPermitted(format!(
+                "listen on unix:{}",
+                path.display()
+            )))
+        };
+        push_server(accessor, server)
+    }
+}
+
+fn push_server<T: Send>(
+    accessor: &Accessor<T, Streams>,
+    server: StreamResult<Server>,
+) -> WitResult<Resource<Server>> {
+    match server {
+        Ok(server) => with_table(accessor, |s| Ok(Ok(s.table.push(server)?))),
+        Err(err) => Ok(Err(err.into())),
+    }
+}
+
+impl Host for HostState {}

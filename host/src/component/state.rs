@@ -1,0 +1,54 @@
+//! The per-store host state: WASI p2 (so guests can print), the resource
+//! table and the network settings.
+
+use crate::net::NetConfig;
+use std::sync::Arc;
+use wasmtime::component::{HasData, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The data of every guest store.
+pub struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) net: Arc<NetConfig>,
+}
+
+impl HostState {
+    /// State for one guest instance: stdout and stderr inherited, no files,
+    /// no WASI sockets (guests reach the network only through
+    /// `wasio:streams`, under `net.policy`), and `args` as its arguments.
+    pub fn new(net: Arc<NetConfig>, args: &[String]) -> Self {
+        let wasi = WasiCtx::builder()
+            .inherit_stdout()
+            .inherit_stderr()
+            .args(args)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            net,
+        }
+    }
+
+    /// The resource table (host resources a guest holds).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Marks the `wasio:streams` host implementation for the linker: its
+/// functions see the store's [`HostState`].
+pub struct Streams;
+
+impl HasData for Streams {
+    type Data<'a> = &'a mut HostState;
+}

@@ -1,0 +1,223 @@
+//! [`StreamReader`]: asyncio's `StreamReader` over a socket or fed by hand.
+//!
+//! Data is read from the socket on demand: an operation first tries the
+//! buffer, and only when it cannot complete reads one chunk without
+//! blocking, then waits for readiness. So the buffer never holds more than
+//! what the waiting operation needs plus one chunk, which keeps a flooding
+//! peer from growing host memory (asyncio's pause above 2 × limit, made
+//! stricter: nothing is read ahead while nobody reads), while
+//! `readexactly(n)` for any `n` and `read(-1)` still complete.
+//!
+//! Cancel safety: every operation may be dropped while it waits. No data is
+//! lost: bytes stay in the buffer until an operation completes with them.
+
+use super::lock;
+use super::socket::Socket;
+use crate::streams::{ReadBuffer, ScanState, StreamError, StreamResult, validate_separators};
+use bytes::Bytes;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use tokio::sync::Notify;
+
+/// How much one socket read may add to the buffer.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A stream reader. Clones share the same stream.
+#[derive(Debug, Clone)]
+pub struct StreamReader {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: Mutex<State>,
+    source: Source,
+}
+
+#[derive(Debug)]
+struct State {
+    buffer: ReadBuffer,
+    /// An operation is waiting for data (asyncio's `_waiter`).
+    waiting: bool,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// Fed by `feed_data` / `feed_eof`; waiters are woken through this.
+    Memory(Notify),
+    /// Filled from a socket.
+    Socket(Arc<Socket>),
+}
+
+/// Clears the "an operation waits" flag when the operation ends, however it
+/// ends (completion, error or cancellation).
+struct Waiting<'a>(&'a Inner);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.state).waiting = false;
+    }
+}
+
+impl StreamReader {
+    /// An in-memory reader fed by [`StreamReader::feed_data`].
+    pub fn in_memory(limit: usize) -> StreamResult<Self> {
+        Self::with_source(Source::Memory(Notify::new()), limit)
+    }
+
+    /// A reader of a connected socket.
+    pub fn from_socket(socket: Arc<Socket>, limit: usize) -> StreamResult<Self> {
+        Self::with_source(Source::Socket(socket), limit)
+    }
+
+    fn with_source(source: Source, limit: usize) -> StreamResult<Self> {
+        let buffer = ReadBuffer::new(limit)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    buffer,
+                    waiting: false,
+                }),
+                source,
+            }),
+        })
+    }
+
+    /// The stream limit.
+    pub fn limit(&self) -> usize {
+        lock(&self.inner.state).buffer.limit()
+    }
+
+    /// Appends bytes and wakes a waiting operation.
+    pub fn feed_data(&self, data: &[u8]) -> StreamResult<()> {
+        lock(&self.inner.state).buffer.feed_data(data)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Marks EOF and wakes a waiting operation.
+    pub fn feed_eof(&self) {
+        lock(&self.inner.state).buffer.feed_eof();
+        self.wake();
+    }
+
+    /// Sets the exception later reads fail with, and wakes a waiting one.
+    pub fn set_exception(&self, err: StreamError) {
+        lock(&self.inner.state).buffer.set_exception(err);
+        self.wake();
+    }
+
+    /// The exception set on this reader, if any.
+    pub fn exception(&self) -> Option<StreamError> {
+        let mut state = lock(&self.inner.state);
+        self.poll_socket_if_idle(&mut state);
+        state.buffer.exception().cloned()
+    }
+
+    /// True when EOF was received and the buffer is empty.
+    pub fn at_eof(&self) -> bool {
+        let mut state = lock(&self.inner.state);
+        self.poll_socket_if_idle(&mut state);
+        state.buffer.at_eof()
+    }
+
+    /// With nothing buffered, looks once at the socket so that an EOF or an
+    /// error that already arrived is seen without a read (asyncio's event
+    /// loop would have delivered it).
+    fn poll_socket_if_idle(&self, state: &mut State) {
+        if state.buffer.is_empty() && !state.buffer.is_eof() && state.buffer.exception().is_none() {
+            if let Source::Socket(socket) = &self.inner.source {
+                fill(socket, &mut state.buffer);
+            }
+        }
+    }
+
+    fn wake(&self) {
+        if let Source::Memory(notify) = &self.inner.source {
+            notify.notify_one();
+        }
+    }
+
+    /// `read(n)`: see [`ReadBuffer::poll_read`].
+    pub async fn read(&self, n: i64) -> StreamResult<Bytes> {
+        self.run("read", |b| b.poll_read(n)).await
+    }
+
+    /// `readline()`: see [`ReadBuffer::poll_readline`].
+    pub async fn readline(&self) -> StreamResult<Bytes> {
+        let mut scan = ScanState::default();
+        self.run("readline", |b| b.poll_readline(&mut scan)).await
+    }
+
+    /// `readexactly(n)`: see [`ReadBuffer::poll_readexactly`].
+    pub async fn readexactly(&self, n: u64) -> StreamResult<Bytes> {
+        self.run("readexactly", |b| b.poll_readexactly(n)).await
+    }
+
+    /// `readuntil(separators)`: see [`ReadBuffer::poll_readuntil`].
+    pub async fn readuntil<S: AsRef<[u8]>>(&self, separators: &[S]) -> StreamResult<Bytes> {
+        validate_separators(separators)?;
+        let seps: Vec<&[u8]> = separators.iter().map(AsRef::as_ref).collect();
+        let mut scan = ScanState::default();
+        self.run("readuntil", |b| b.poll_readuntil(&seps, &mut scan))
+            .await
+    }
+
+    /// Runs one read operation to completion: poll it against the buffer;
+    /// when it needs data, read from the socket or wait to be fed.
+    async fn run<T>(
+        &self,
+        name: &str,
+        mut op: impl FnMut(&mut ReadBuffer) -> Poll<StreamResult<T>>,
+    ) -> StreamResult<T> {
+        lock(&self.inner.state).buffer.check_exception()?;
+        let mut waiting = None;
+        loop {
+            {
+                let mut state = lock(&self.inner.state);
+                if let Poll::Ready(result) = op(&mut state.buffer) {
+                    return result;
+                }
+                if waiting.is_none() {
+                    if state.waiting {
+                        return Err(StreamError::InvalidState(format!(
+                            "{name}() called while another coroutine is already waiting for incoming data"
+                        )));
+                    }
+                    state.waiting = true;
+                    waiting = Some(Waiting(&self.inner));
+                }
+                if let Source::Socket(socket) = &self.inner.source {
+                    if fill(socket, &mut state.buffer) {
+                        continue;
+                    }
+                }
+            }
+            match &self.inner.source {
+                Source::Memory(notify) => notify.notified().await,
+                Source::Socket(socket) => {
+                    if let Err(err) = socket.readable().await {
+                        lock(&self.inner.state).buffer.set_exception(err.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads one chunk from the socket into the buffer without blocking.
+/// Returns true when something changed (data, EOF or an error).
+fn fill(socket: &Socket, buffer: &mut ReadBuffer) -> bool {
+    let Ok(spare) = buffer.spare(READ_CHUNK) else {
+        return false;
+    };
+    match socket.try_read_buf(spare) {
+        Ok(0) => buffer.feed_eof(),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e) => buffer.set_exception(e.into()),
+    }
+    true
+}

@@ -1,0 +1,354 @@
+//! [`StreamWriter`]: asyncio's `StreamWriter` over a socket.
+//!
+//! `write` first tries the socket directly (as asyncio's transport does)
+//! and queues only what the kernel did not take; a Tokio task per writer
+//! (the pump) flushes the queue, performs `write_eof` and `close`, and
+//! wakes `drain` and `wait_closed`. All decisions (water marks, cap,
+//! lifecycle) are [`WriteFlow`]'s; this file only moves bytes.
+
+use super::lock;
+use super::socket::{Address, Socket};
+use crate::streams::write_flow::{Action, DEFAULT_CAP};
+use crate::streams::{StreamError, StreamResult, WriteFlow};
+use bytes::Bytes;
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// How many queued chunks one vectored write sends at most.
+const MAX_IOVECS: usize = 64;
+
+/// Host-side settings of every writer.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Hard cap on unsent bytes per writer.
+    pub buffer_cap: usize,
+    /// How long `close` keeps flushing before it drops what is left.
+    pub close_grace: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            buffer_cap: DEFAULT_CAP,
+            close_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The owning handle of a stream writer: dropping it closes the stream
+/// (flushing within the grace period), so a guest that forgets `close`
+/// does not leak the connection.
+#[derive(Debug)]
+pub struct StreamWriter {
+    handle: WriterHandle,
+}
+
+/// A shared handle to a writer, for operations that wait. Does not close
+/// the stream when dropped.
+#[derive(Debug, Clone)]
+pub struct WriterHandle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    flow: Mutex<WriteFlow>,
+    socket: Arc<Socket>,
+    /// The pump has something to do.
+    work: Notify,
+    /// The flow changed in a way drainers or closers wait for.
+    changed: Notify,
+    close_grace: Duration,
+    peer: Option<Address>,
+    local: Option<Address>,
+}
+
+impl StreamWriter {
+    /// A writer for `socket`; spawns its pump on the current Tokio runtime.
+    pub fn new(socket: Arc<Socket>, config: &WriterConfig) -> Self {
+        let inner = Arc::new(Inner {
+            flow: Mutex::new(WriteFlow::new(config.buffer_cap)),
+            peer: socket.peer_addr(),
+            local: socket.local_addr(),
+            socket,
+            work: Notify::new(),
+            changed: Notify::new(),
+            close_grace: config.close_grace,
+        });
+        tokio::spawn(pump(inner.clone()));
+        Self {
+            handle: WriterHandle { inner },
+        }
+    }
+
+    /// A handle that shares this writer.
+    pub fn handle(&self) -> WriterHandle {
+        self.handle.clone()
+    }
+}
+
+impl std::ops::Deref for StreamWriter {
+    type Target = WriterHandle;
+    fn deref(&self) -> &WriterHandle {
+        &self.handle
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+impl WriterHandle {
+    /// `write(data)`: never blocks. See [`WriteFlow::check_write`] for
+    /// when it fails.
+    pub fn write(&self, data: Bytes) -> StreamResult<()> {
+        self.write_chunks(vec![data])
+    }
+
+    /// `writelines(chunks)`: all or nothing, in order.
+    pub fn writelines(&self, chunks: Vec<Bytes>) -> StreamResult<()> {
+        self.write_chunks(chunks)
+    }
+
+    fn write_chunks(&self, mut chunks: Vec<Bytes>) -> StreamResult<()> {
+        let total: usize = chunks.iter().map(Bytes::len).sum();
+        let mut flow = lock(&self.inner.flow);
+        flow.check_write(total)?;
+        if flow.can_send_directly() {
+            if let Err(err) = send_now(&self.inner.socket, &mut chunks) {
+                flow.fail(err.clone());
+                drop(flow);
+                self.inner.changed.notify_waiters();
+                self.inner.work.notify_one();
+                return Err(err);
+            }
+        }
+        let mut queued = false;
+        for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
+            flow.push(chunk)?;
+            queued = true;
+        }
+        if queued {
+            self.inner.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// `drain()`: waits while the buffer is above the high-water mark,
+    /// until it falls to the low-water mark. Fails once the connection is
+    /// lost or closed.
+    pub async fn drain(&self) -> StreamResult<()> {
+        self.wait_for(|flow| flow.poll_drain()).await
+    }
+
+    /// `can_write_eof()`: sockets support half-close.
+    pub fn can_write_eof(&self) -> bool {
+        true
+    }
+
+    /// `write_eof()`: flush, then shut down the write side.
+    pub fn write_eof(&self) -> StreamResult<()> {
+        lock(&self.inner.flow).request_eof()?;
+        self.inner.work.notify_one();
+        Ok(())
+    }
+
+    /// `close()`: flush within the grace period, then close.
+    pub fn close(&self) {
+        if lock(&self.inner.flow).request_close() {
+            self.inner.work.notify_one();
+            self.inner.changed.notify_waiters();
+        }
+    }
+
+    /// `is_closing()`.
+    pub fn is_closing(&self) -> bool {
+        lock(&self.inner.flow).is_closing()
+    }
+
+    /// `wait_closed()`: resolves once the stream is closed. After `close`
+    /// that takes at most the grace period.
+    pub async fn wait_closed(&self) -> StreamResult<()> {
+        self.wait_for(|flow| {
+            if flow.state() == crate::streams::WriterState::Closed {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// `get_write_buffer_size()`.
+    pub fn write_buffer_size(&self) -> usize {
+        lock(&self.inner.flow).queued()
+    }
+
+    /// `set_write_buffer_limits(high, low)`.
+    pub fn set_write_buffer_limits(&self, high: Option<u64>, low: Option<u64>) -> StreamResult<()> {
+        if lock(&self.inner.flow).set_limits(high, low)? {
+            self.inner.changed.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// `get_extra_info(name)`: `peername` and `sockname`.
+    pub fn extra_info(&self, name: &str) -> Option<Address> {
+        match name {
+            "peername" => self.inner.peer.clone(),
+            "sockname" => self.inner.local.clone(),
+            _ => None,
+        }
+    }
+
+    async fn wait_for(
+        &self,
+        mut ready: impl FnMut(&WriteFlow) -> Poll<StreamResult<()>>,
+    ) -> StreamResult<()> {
+        loop {
+            let changed = self.inner.changed.notified();
+            tokio::pin!(changed);
+            // Register before checking, so no wake-up falls in between.
+            changed.as_mut().enable();
+            if let Poll::Ready(result) = ready(&lock(&self.inner.flow)) {
+                return result;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Sends as much of `chunks` as the socket takes now, leaving the rest in
+/// `chunks`. `WouldBlock` is not an error.
+fn send_now(socket: &Socket, chunks: &mut Vec<Bytes>) -> StreamResult<()> {
+    while chunks.iter().any(|c| !c.is_empty()) {
+        let slices: Vec<IoSlice<'_>> = chunks
+            .iter()
+            .filter(|c| !c.is_empty())
+            .take(MAX_IOVECS)
+            .map(|c| IoSlice::new(c))
+            .collect();
+        match socket.try_write_vectored(&slices) {
+            Ok(mut n) => {
+                for chunk in chunks.iter_mut() {
+                    let k = n.min(chunk.len());
+                    let _ = chunk.split_to(k);
+                    n -= k;
+                }
+                chunks.retain(|c| !c.is_empty());
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The writer's task: flushes, half-closes and closes as the flow says.
+async fn pump(inner: Arc<Inner>) {
+    let mut close_deadline: Option<Instant> = None;
+    loop {
+        let work = inner.work.notified();
+        tokio::pin!(work);
+        work.as_mut().enable();
+        let (action, closing) = {
+            let flow = lock(&inner.flow);
+            (
+                flow.next_action(),
+                flow.state() >= crate::streams::WriterState::Closing,
+            )
+        };
+        if closing && close_deadline.is_none() {
+            close_deadline = Some(Instant::now() + inner.close_grace);
+        }
+        match action {
+            Action::Idle => work.await,
+            Action::Flush => {
+                let writable = inner.socket.writable();
+                let ready = match close_deadline {
+                    Some(deadline) => tokio::select! {
+                        r = writable => Some(r),
+                        _ = tokio::time::sleep_until(deadline) => None,
+                    },
+                    None => tokio::select! {
+                        r = writable => Some(r),
+                        // Woken by close(): loop to start the grace period.
+                        _ = work => continue,
+                    },
+                };
+                match ready {
+                    None => {
+                        let dropped = lock(&inner.flow).fail(StreamError::TimedOut(
+                            "close grace period expired with unsent data".into(),
+                        ));
+                        tracing::warn!(
+                            peer = ?inner.peer,
+                            dropped,
+                            "close: grace period expired, unsent bytes dropped"
+                        );
+                        inner.changed.notify_waiters();
+                    }
+                    Some(Err(err)) => {
+                        lock(&inner.flow).fail(err.into());
+                        inner.changed.notify_waiters();
+                    }
+                    Some(Ok(())) => flush_queued(&inner),
+                }
+            }
+            Action::ShutdownWrite => {
+                let result = inner.socket.shutdown(Shutdown::Write);
+                let mut flow = lock(&inner.flow);
+                match result {
+                    Ok(()) => flow.mark_eof_sent(),
+                    Err(err) => {
+                        flow.fail(err.into());
+                    }
+                }
+                drop(flow);
+                inner.changed.notify_waiters();
+            }
+            Action::Close => {
+                let _ = inner.socket.shutdown(Shutdown::Both);
+                lock(&inner.flow).mark_closed();
+                inner.changed.notify_waiters();
+                return;
+            }
+            Action::Done => return,
+        }
+    }
+}
+
+/// Writes queued chunks until the socket would block or the queue is empty.
+fn flush_queued(inner: &Inner) {
+    let mut flow = lock(&inner.flow);
+    let mut resumed = false;
+    loop {
+        if flow.queued() == 0 {
+            break;
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+        let n = flow.io_slices(&mut slices);
+        match inner.socket.try_write_vectored(&slices[..n]) {
+            Ok(written) => resumed |= flow.advance(written),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                flow.fail(e.into());
+                resumed = true;
+                break;
+            }
+        }
+    }
+    drop(flow);
+    if resumed {
+        inner.changed.notify_waiters();
+    }
+}
