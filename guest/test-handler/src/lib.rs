@@ -10,7 +10,8 @@
 //! Commands: `read N`, `readline`, `readexactly N`, `readuntil HEX`,
 //! `readuntil-any HEX,HEX..`, `at-eof`, `extra NAME`, `write-eof`,
 //! `flood N` (N bytes of pattern `i % 251`, with drain; answers the largest
-//! write buffer seen), `connect HOST PORT`, `panic`, `quit`. EOF ends it.
+//! write buffer seen), `connect HOST PORT`, `eof-probe` (at-eof, read(-1), at-eof),
+//! `concurrent-reads`, `panic`, `quit`. EOF ends it.
 
 use wasio_guest::{StreamError, StreamReader, StreamWriter, open_connection};
 
@@ -47,6 +48,22 @@ async fn flood(writer: &StreamWriter, total: u64) -> Result<Vec<u8>, StreamError
         sent += n;
     }
     Ok(max_buffered.to_string().into_bytes())
+}
+
+/// A second read while one waits fails with `invalid-state`; the first
+/// one still completes once data comes.
+async fn concurrent_reads() -> Result<Vec<u8>, StreamError> {
+    let reader = StreamReader::new(None)?;
+    let (first, second) = futures::join!(reader.read(1), async {
+        let second = reader.read(1).await;
+        reader.feed_data(b"x")?;
+        second
+    });
+    let second = match second {
+        Err(e) => e.kind().to_string(),
+        Ok(data) => format!("unexpected data {data:?}"),
+    };
+    Ok(format!("{}:{second}", String::from_utf8_lossy(&first?)).into_bytes())
 }
 
 async fn run(
@@ -89,6 +106,13 @@ async fn run(
             w.close();
             Ok(Vec::new())
         }
+        "eof-probe" => {
+            let before = reader.at_eof() as u8;
+            let data = reader.read(-1).await?;
+            let after = reader.at_eof() as u8;
+            Ok([format!("{before}{after}:").into_bytes(), data].concat())
+        }
+        "concurrent-reads" => concurrent_reads().await,
         "panic" => panic!("test-handler: panic requested"),
         _ => Err(StreamError::InvalidArgument(format!(
             "unknown command {cmd:?}"

@@ -55,10 +55,10 @@ impl Listener {
     /// removed first (as asyncio does); any other file is an error.
     pub fn bind_unix(path: &Path, backlog: u32) -> io::Result<Self> {
         use std::os::unix::fs::FileTypeExt;
-        if let Ok(meta) = std::fs::symlink_metadata(path) {
-            if meta.file_type().is_socket() {
-                std::fs::remove_file(path)?;
-            }
+        if let Ok(meta) = std::fs::symlink_metadata(path)
+            && meta.file_type().is_socket()
+        {
+            std::fs::remove_file(path)?;
         }
         let socket = UnixSocket::new_stream()?;
         socket.bind(path)?;

@@ -38,14 +38,14 @@ impl FromStr for Endpoint {
         let (host, port) = s
             .rsplit_once(':')
             .ok_or_else(|| format!("{s:?}: expected HOST:PORT, [IPv6]:PORT or unix:PATH"))?;
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
+        let (host, bracketed) = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(inner) => (inner, true),
+            None => (host, false),
+        };
         if host.is_empty() {
             return Err(format!("{s:?}: empty host"));
         }
-        if host.contains(':') && host.parse::<IpAddr>().is_err() {
+        if host.contains(':') && (!bracketed || host.parse::<IpAddr>().is_err()) {
             return Err(format!(
                 "{s:?}: write IPv6 addresses in brackets, as [::1]:PORT"
             ));

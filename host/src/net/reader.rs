@@ -126,10 +126,12 @@ impl StreamReader {
     /// error that already arrived is seen without a read (asyncio's event
     /// loop would have delivered it).
     fn poll_socket_if_idle(&self, state: &mut State) {
-        if state.buffer.is_empty() && !state.buffer.is_eof() && state.buffer.exception().is_none() {
-            if let Source::Socket(socket) = &self.inner.source {
-                fill(socket, &mut state.buffer);
-            }
+        if state.buffer.is_empty()
+            && !state.buffer.is_eof()
+            && state.buffer.exception().is_none()
+            && let Source::Socket(socket) = &self.inner.source
+        {
+            fill(socket, &mut state.buffer);
         }
     }
 
@@ -188,10 +190,10 @@ impl StreamReader {
                     state.waiting = true;
                     waiting = Some(Waiting(&self.inner));
                 }
-                if let Source::Socket(socket) = &self.inner.source {
-                    if fill(socket, &mut state.buffer) {
-                        continue;
-                    }
+                if let Source::Socket(socket) = &self.inner.source
+                    && fill(socket, &mut state.buffer)
+                {
+                    continue;
                 }
             }
             match &self.inner.source {

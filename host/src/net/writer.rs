@@ -121,14 +121,14 @@ impl WriterHandle {
         let total: usize = chunks.iter().map(Bytes::len).sum();
         let mut flow = lock(&self.inner.flow);
         flow.check_write(total)?;
-        if flow.can_send_directly() {
-            if let Err(err) = send_now(&self.inner.socket, &mut chunks) {
-                flow.fail(err.clone());
-                drop(flow);
-                self.inner.changed.notify_waiters();
-                self.inner.work.notify_one();
-                return Err(err);
-            }
+        if flow.can_send_directly()
+            && let Err(err) = send_now(&self.inner.socket, &mut chunks)
+        {
+            flow.fail(err.clone());
+            drop(flow);
+            self.inner.changed.notify_waiters();
+            self.inner.work.notify_one();
+            return Err(err);
         }
         let mut queued = false;
         for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {

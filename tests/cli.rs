@@ -1,0 +1,183 @@
+//! The `wasio` binary as a user runs it: the seed's echo client against the
+//! seed's echo server, and clear errors for bad input.
+
+mod common;
+
+use common::{STEP, deadline, guest};
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+const WASIO: &str = env!("CARGO_BIN_EXE_wasio");
+
+/// Starts `wasio serve ARGS --listen 127.0.0.1:0`; returns the child, its
+/// stdout lines after "Serving on", and the port.
+async fn serve(args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>, u16) {
+    let mut child = Command::new(WASIO)
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("wasio starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = deadline(lines.next_line())
+        .await
+        .unwrap()
+        .expect("a first line");
+    let port = first
+        .strip_prefix("Serving on 127.0.0.1:")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .parse()
+        .unwrap();
+    (child, lines, port)
+}
+
+async fn wasio(args: &[&str]) -> std::process::Output {
+    let child = Command::new(WASIO)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(STEP, child)
+        .await
+        .expect("wasio finished")
+        .expect("wasio ran")
+}
+
+#[tokio::test]
+async fn the_seed_client_talks_to_the_seed_server() {
+    let (mut server, mut server_out, port) = serve(&[]).await;
+    let port_arg = port.to_string();
+    let out = wasio(&["run", "--", "Hello World!", "127.0.0.1", &port_arg]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "Send: 'Hello World!'\nReceived: 'Hello World!'\nClose the socket\n"
+    );
+    let mut next = async || deadline(server_out.next_line()).await.unwrap().unwrap();
+    let received = next().await;
+    assert!(
+        received.starts_with("Received 'Hello World!' from ('127.0.0.1', "),
+        "{received}"
+    );
+    assert_eq!(next().await, "Send: 'Hello World!'");
+    assert_eq!(next().await, "Close the client socket");
+    server.kill().await.unwrap();
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_missing_component_file_is_a_clear_error() {
+    let out = wasio(&["serve", "/nonexistent/handler.wasm"]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot read component file /nonexistent/handler.wasm"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_component_is_a_clear_error() {
+    let path = std::env::temp_dir().join(format!("wasio-not-wasm-{}.wasm", std::process::id()));
+    std::fs::write(&path, "not wasm").unwrap();
+    let out = wasio(&["serve", path.to_str().unwrap()]).await;
+    let _ = std::fs::remove_file(&path);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not a valid WebAssembly component"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn a_component_of_the_wrong_world_is_a_clear_error() {
+    let client = guest("echo_client");
+    let out = wasio(&["serve", client.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("implements wasio:streams/command"),
+        "{}",
+        stderr(&out)
+    );
+    let server = guest("echo_server");
+    let out = wasio(&["run", server.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("implements wasio:streams/handler"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = wasio(&["serve", "--listen", &addr]).await;
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_flags_are_usage_errors() {
+    let out = wasio(&["serve", "--frobnicate"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = wasio(&["serve", "--listen", "nohost"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected HOST:PORT"),
+        "{}",
+        stderr(&out)
+    );
+    let out = wasio(&["serve", "--limit", "0"]).await;
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn the_client_reports_a_refused_connection() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = wasio(&["run", "--", "hi", "127.0.0.1", &port.to_string()]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("connection-refused"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn help_explains_the_commands_and_flags() {
+    let out = wasio(&["serve", "--help"]).await;
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--allow-connect",
+        "--allow-listen",
+        "--limit",
+        "--write-buffer-cap",
+        "--close-grace",
+    ] {
+        assert!(help.contains(flag), "serve --help lacks {flag}");
+    }
+}
