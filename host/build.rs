@@ -74,7 +74,13 @@ fn main() {
     }
 
     let out = target_dir.join(TARGET).join("release");
-    for name in ["echo_server", "echo_client", "echo_lines", "test_handler"] {
+    for name in [
+        "echo_server",
+        "echo_client",
+        "echo_lines",
+        "test_handler",
+        "conformance",
+    ] {
         let file = out.join(format!("{name}.wasm"));
         assert!(
             file.exists(),

@@ -145,6 +145,11 @@ impl WriterHandle {
     /// until it falls to the low-water mark. Fails once the connection is
     /// lost or closed.
     pub async fn drain(&self) -> StreamResult<()> {
+        // A guest looping on write + drain never waits while the kernel
+        // takes its bytes; spend Tokio's cooperative budget so that such a
+        // loop still lets other tasks (this writer's pump, other
+        // connections) run, as asyncio's drain yields to the event loop.
+        tokio::task::consume_budget().await;
         self.wait_for(|flow| flow.poll_drain()).await
     }
 

@@ -292,7 +292,8 @@ pub fn validate_separators<S: AsRef<[u8]>>(separators: &[S]) -> StreamResult<()>
     Ok(())
 }
 
-/// The match of any separator at or after `from` whose end comes first:
+/// The match of any separator at or after `from` whose end comes first,
+/// the shortest separator on a tie (asyncio sorts them by length):
 /// `(start, end)`.
 fn find_first_end(haystack: &[u8], separators: &[&[u8]], from: usize) -> Option<(usize, usize)> {
     let tail = haystack.get(from..)?;
@@ -305,7 +306,7 @@ fn find_first_end(haystack: &[u8], separators: &[&[u8]], from: usize) -> Option<
             }?;
             Some((from + pos, from + pos + sep.len()))
         })
-        .min_by_key(|&(_, end)| end)
+        .min_by_key(|&(start, end)| (end, end - start))
 }
 
 #[cfg(test)]

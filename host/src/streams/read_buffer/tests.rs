@@ -279,6 +279,33 @@ fn test_readuntil_multiple_separators_shortest_result_wins() {
 }
 
 #[test]
+fn test_readuntil_multi_separator_limit_ties_go_to_the_shortest() {
+    // Both end at 10; the shorter one starts at 9 > limit 3.
+    let mut r = fed(3, &[b"some dataA"], false);
+    assert_eq!(
+        err(readuntil(&mut r, &[b"ome dataA", b"A"])),
+        StreamError::LimitOverrun {
+            message: FOUND_BEYOND.into(),
+            consumed: 9
+        }
+    );
+    assert_eq!(r.len(), 10);
+}
+
+#[test]
+fn test_readuntil_multi_separator_negative_offset() {
+    let mut r = fed(100, &[b"data"], false);
+    let mut scan = ScanState::default();
+    let seps: [&[u8]; 2] = [b"A", b"long sep"];
+    assert!(r.poll_readuntil(&seps, &mut scan).is_pending());
+    r.feed_data(b"Z").unwrap();
+    assert!(r.poll_readuntil(&seps, &mut scan).is_pending());
+    r.feed_data(b"Aaaa").unwrap();
+    assert_eq!(ok(r.poll_readuntil(&seps, &mut scan)), b"dataZA");
+    assert_eq!(rest(&mut r), b"aaa");
+}
+
+#[test]
 fn test_readuntil_bad_separators() {
     let none: [&[u8]; 0] = [];
     assert!(matches!(
