@@ -12,14 +12,15 @@ use wasio::component::{HostState, Runtime};
 use wasio::net::{NetConfig, Policy, WriterConfig};
 
 /// The component, compiled and linked once per test binary.
-fn command() -> &'static CommandPre<HostState> {
-    static PRE: OnceLock<CommandPre<HostState>> = OnceLock::new();
+fn command() -> &'static (Runtime, CommandPre<HostState>) {
+    static PRE: OnceLock<(Runtime, CommandPre<HostState>)> = OnceLock::new();
     PRE.get_or_init(|| {
         let runtime = Runtime::new().expect("engine");
         let component = runtime.load_file(&guest("conformance")).expect("component");
-        runtime
+        let pre = runtime
             .command_pre(&component, "conformance")
-            .expect("a command component")
+            .expect("a command component");
+        (runtime, pre)
     })
 }
 
@@ -43,6 +44,7 @@ fn net(dir: &std::path::Path, cases: &[&str]) -> NetConfig {
             close_grace: Duration::from_millis(500),
             ..WriterConfig::default()
         },
+        ..NetConfig::default()
     }
 }
 
@@ -56,8 +58,10 @@ async fn run_case(name: &str) {
     let dir = std::env::temp_dir().join(format!("wasio-conf-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let args = vec![name.to_string(), dir.display().to_string()];
+    let (runtime, pre) = command();
     let result = deadline(wasio::run::run_command(
-        command(),
+        runtime,
+        pre,
         Arc::new(net(&dir, UNIX_CASES)),
         args,
     ))
@@ -84,7 +88,8 @@ macro_rules! cases {
         async fn every_case_is_run() {
             let mut args = vec!["check-names".to_string()];
             args.extend([$(stringify!($name).to_string()),*]);
-            let result = wasio::run::run_command(command(), Arc::new(NetConfig::default()), args)
+            let (runtime, pre) = command();
+            let result = wasio::run::run_command(runtime, pre, Arc::new(NetConfig::default()), args)
                 .await
                 .expect("no trap");
             if let Err(mismatch) = result {

@@ -147,7 +147,7 @@ async fn writer_pair(config: &WriterConfig) -> (StreamWriter, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = TcpStream::connect(listener.local_addr().unwrap());
     let (client, accepted) = tokio::join!(client, listener.accept());
-    let socket = std::sync::Arc::new(Socket::Tcp(accepted.unwrap().0));
+    let socket = std::sync::Arc::new(Socket::from(accepted.unwrap().0));
     (StreamWriter::new(socket, config), client.unwrap())
 }
 

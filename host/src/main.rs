@@ -44,7 +44,8 @@ fn main() -> ExitCode {
 
 async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
     let net = args.net.to_config().map_err(wasmtime::Error::msg)?;
-    let runtime = Runtime::new()?;
+    let limits = args.serve_limits().map_err(wasmtime::Error::msg)?;
+    let runtime = Runtime::with_limits(args.instance_limits().map_err(wasmtime::Error::msg)?)?;
     let (component, name) = match &args.component {
         Some(path) => (runtime.load_file(path)?, path.display().to_string()),
         None => (
@@ -81,13 +82,13 @@ async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
         }
         listeners.push(listener);
     }
-    tracing::info!(component = %name, "serving; one instance per connection");
+    let model = args.model();
+    tracing::info!(component = %name, ?model, max_connections = limits.max_connections, "serving");
 
-    let service = Arc::new(Service {
-        handler,
-        net: Arc::new(net),
-        limit: args.limit as usize,
-    });
+    let mut service = Service::new(runtime, handler, net, args.limit as usize);
+    service.limits = limits;
+    service.model = model;
+    let service = Arc::new(service);
     serve::serve(service, listeners, shutdown_signal()).await;
     Ok(ExitCode::SUCCESS)
 }
@@ -103,7 +104,7 @@ async fn shutdown_signal() {
 
 async fn run_main(args: RunArgs) -> wasmtime::Result<ExitCode> {
     let mut net_args = args.net.clone();
-    let runtime = Runtime::new()?;
+    let runtime = Runtime::with_limits(args.instance.to_limits().map_err(wasmtime::Error::msg)?)?;
     let (component, name) = match &args.component {
         Some(path) => (runtime.load_file(path)?, path.display().to_string()),
         None => {
@@ -123,7 +124,7 @@ async fn run_main(args: RunArgs) -> wasmtime::Result<ExitCode> {
     };
     let net = net_args.to_config().map_err(wasmtime::Error::msg)?;
     let command = runtime.command_pre(&component, &name)?;
-    match run::run_command(&command, Arc::new(net), args.args).await? {
+    match run::run_command(&runtime, &command, Arc::new(net), args.args).await? {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(message) => {
             eprintln!("wasio: {name} failed: {message}");

@@ -1,44 +1,179 @@
-//! `wasio serve`: accept connections and run a handler component on each,
-//! one fresh instance per connection (no state shared between clients).
+//! `wasio serve`: accept connections and run a handler component on each.
+//!
+//! Two instance models:
+//! - per connection (the default): a fresh instance for every connection,
+//!   so no state is shared between clients;
+//! - pooled: one instance serves up to M connections at once and is reused
+//!   for up to N connections in all (as `wasmtime serve` reuses instances),
+//!   amortising instantiation. Instances run as Tokio tasks spread over all
+//!   worker threads.
+//!
+//! Either way a trap ends only the connections of the instance that
+//! trapped: it is logged with their peers' addresses, the instance is
+//! discarded, and new connections get a new one. Connection limits (a
+//! maximum of open connections, an idle timeout) and graceful shutdown
+//! live here too.
 
-use crate::component::HostState;
 use crate::component::bindings::HandlerPre;
-use crate::net::{self, Listener, NetConfig, Socket};
-use std::sync::Arc;
+use crate::component::{HostState, Runtime};
+use crate::net::{self, Listener, NetConfig, Socket, StreamReader, StreamWriter};
+use crate::streams::StreamError;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasmtime::Store;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+/// How instances are assigned to connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceModel {
+    /// A fresh instance per connection.
+    PerConnection,
+    /// Instances shared by up to `concurrency` connections at once and
+    /// reused for up to `reuse` connections.
+    Pooled {
+        /// Connections one instance serves at the same time (M).
+        concurrency: usize,
+        /// Connections one instance serves in its life (N).
+        reuse: usize,
+    },
+}
+
+/// Limits of the server as a whole.
+#[derive(Debug, Clone)]
+pub struct ServeLimits {
+    /// Open connections at most; more are closed at once.
+    pub max_connections: usize,
+    /// A connection that moves no byte for this long is closed.
+    pub idle_timeout: Option<Duration>,
+    /// On shutdown, how long running handlers may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            idle_timeout: Some(Duration::from_secs(60)),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Everything a connection needs, shared by all of them.
 pub struct Service {
+    /// The engine, linker and instance limits.
+    pub runtime: Runtime,
     /// The linked handler component.
     pub handler: HandlerPre<HostState>,
-    /// The sandbox and writer settings.
+    /// The sandbox and stream settings.
     pub net: Arc<NetConfig>,
     /// The reader limit of accepted connections.
     pub limit: usize,
+    /// Server-wide limits.
+    pub limits: ServeLimits,
+    /// How instances are assigned.
+    pub model: InstanceModel,
 }
 
-/// Accepts on every listener until `shutdown` resolves; each connection
-/// runs in a task of its own.
-pub async fn serve(
-    service: Arc<Service>,
-    listeners: Vec<Listener>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for listener in listeners {
-        tasks.spawn(accept_loop(service.clone(), listener));
+impl Service {
+    /// A service with default server limits, an instance per connection.
+    pub fn new(runtime: Runtime, handler: HandlerPre<HostState>, net: NetConfig, limit: usize) -> Self {
+        Self {
+            runtime,
+            handler,
+            net: Arc::new(net),
+            limit,
+            limits: ServeLimits::default(),
+            model: InstanceModel::PerConnection,
+        }
     }
-    shutdown.await;
-    tracing::info!("shutting down");
-    tasks.abort_all();
 }
 
-async fn accept_loop(service: Arc<Service>, listener: Listener) {
+/// One accepted connection, ready for a handler.
+struct Conn {
+    peer: String,
+    reader: StreamReader,
+    writer: StreamWriter,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// Accepts on every listener until `shutdown` resolves, then stops
+/// accepting, lets running handlers finish within the grace period and
+/// aborts the rest.
+pub async fn serve(service: Arc<Service>, listeners: Vec<Listener>, shutdown: impl Future<Output = ()>) {
+    let (accepted_tx, mut accepted) = mpsc::channel::<Socket>(256);
+    let mut acceptors = JoinSet::new();
+    for listener in listeners {
+        acceptors.spawn(accept_loop(listener, accepted_tx.clone()));
+    }
+    drop(accepted_tx);
+
+    let slots = Arc::new(Semaphore::new(service.limits.max_connections));
+    let pool = Pool::default();
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            socket = accepted.recv() => {
+                let Some(socket) = socket else { break };
+                let peer = socket.peer_addr().map_or_else(|| "unknown".into(), |a| a.to_string());
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, max = service.limits.max_connections, "connection limit reached: closing the new connection");
+                    continue;
+                };
+                let conn = match net::stream_pair(Arc::new(socket), service.limit, &service.net) {
+                    Ok((reader, writer)) => Conn { peer, reader, writer, _permit: permit },
+                    Err(err) => {
+                        tracing::warn!(%peer, error = %err, "cannot set up the connection");
+                        continue;
+                    }
+                };
+                tracing::debug!(peer = %conn.peer, "connection accepted");
+                watch_idle(&conn, service.limits.idle_timeout, &mut connections);
+                match service.model {
+                    InstanceModel::PerConnection => {
+                        connections.spawn(per_connection(service.clone(), conn));
+                    }
+                    InstanceModel::Pooled { concurrency, reuse } => {
+                        pool.dispatch(&service, conn, concurrency, reuse, &mut connections);
+                    }
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+
+    acceptors.abort_all();
+    pool.close();
+    let open = slots_in_use(&slots, service.limits.max_connections);
+    tracing::info!(open, grace = ?service.limits.shutdown_grace, "shutting down: no longer accepting");
+    let drained = tokio::time::timeout(service.limits.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        let open = slots_in_use(&slots, service.limits.max_connections);
+        tracing::warn!(open, "shutdown grace period over: aborting the remaining connections");
+        connections.abort_all();
+    }
+}
+
+fn slots_in_use(slots: &Semaphore, max: usize) -> usize {
+    max - slots.available_permits()
+}
+
+async fn accept_loop(listener: Listener, accepted: mpsc::Sender<Socket>) {
     loop {
         match listener.accept().await {
             Ok(socket) => {
-                tokio::spawn(handle_connection(service.clone(), socket));
+                if accepted.send(socket).await.is_err() {
+                    return;
+                }
             }
             Err(err) => {
                 // E.g. out of file descriptors: log, back off, go on.
@@ -49,31 +184,153 @@ async fn accept_loop(service: Arc<Service>, listener: Listener) {
     }
 }
 
-/// Runs the handler on one connection. A trap ends this connection only:
-/// it is logged with the peer's address, and the store (with the
-/// connection's reader and writer) is dropped, which closes the socket.
-pub async fn handle_connection(service: Arc<Service>, socket: Socket) {
-    let peer = socket
-        .peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.to_string());
-    tracing::debug!(%peer, "connection accepted");
-    match run_handler(&service, socket).await {
+/// Closes the connection when it moves no byte for `idle`: the handler's
+/// pending read fails with `TimedOut` and the socket is shut down.
+fn watch_idle(conn: &Conn, idle: Option<Duration>, tasks: &mut JoinSet<()>) {
+    let Some(idle) = idle else { return };
+    let reader = conn.reader.clone();
+    let writer = conn.writer.handle();
+    let peer = conn.peer.clone();
+    tasks.spawn(async move {
+        loop {
+            let quiet = writer.idle_for();
+            if quiet >= idle {
+                break;
+            }
+            tokio::select! {
+                _ = writer.wait_closed() => return,
+                _ = tokio::time::sleep(idle - quiet) => {}
+            }
+        }
+        tracing::info!(%peer, ?idle, "idle timeout: closing the connection");
+        reader.set_exception(StreamError::TimedOut("idle timeout".into()));
+        writer.abort();
+    });
+}
+
+/// The per-connection model: a fresh instance, dropped with the connection.
+async fn per_connection(service: Arc<Service>, conn: Conn) {
+    let peer = conn.peer.clone();
+    match run_instance(&service, conn).await {
         Ok(()) => tracing::debug!(%peer, "connection handled"),
         Err(err) => tracing::warn!(%peer, "handler failed, connection closed: {err:?}"),
     }
 }
 
-async fn run_handler(service: &Service, socket: Socket) -> wasmtime::Result<()> {
-    let mut store = Store::new(
-        service.handler.engine(),
-        HostState::new(service.net.clone(), &[]),
-    );
-    let (reader, writer) = net::stream_pair(socket, service.limit, &service.net.writer)?;
-    let reader = store.data_mut().table().push(reader)?;
-    let writer = store.data_mut().table().push(writer)?;
+async fn run_instance(service: &Service, conn: Conn) -> wasmtime::Result<()> {
+    let mut store = service
+        .runtime
+        .new_store(HostState::new(service.net.clone(), &[]));
+    let reader = store.data_mut().table().push(conn.reader)?;
+    let writer = store.data_mut().table().push(conn.writer)?;
     let handler = service.handler.instantiate_async(&mut store).await?;
+    let _permit = conn._permit;
     store
         .run_concurrent(async move |accessor| handler.call_handle(accessor, reader, writer).await)
         .await??;
     Ok(())
+}
+
+/// The pooled model's instances.
+#[derive(Default)]
+struct Pool {
+    slots: Mutex<Vec<Arc<Slot>>>,
+}
+
+/// One pooled instance, as the dispatcher sees it.
+struct Slot {
+    tx: mpsc::UnboundedSender<Conn>,
+    /// Connections it serves now.
+    active: Arc<AtomicUsize>,
+    /// Connections it was given in all.
+    assigned: AtomicUsize,
+}
+
+impl Pool {
+    /// Gives `conn` to an instance with room, starting one if none has.
+    fn dispatch(&self, service: &Arc<Service>, conn: Conn, concurrency: usize, reuse: usize, tasks: &mut JoinSet<()>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget instances that ended (trapped) or served their share.
+        slots.retain(|s| !s.tx.is_closed() && s.assigned.load(Ordering::Relaxed) < reuse);
+        let slot = match slots.iter().find(|s| s.active.load(Ordering::Relaxed) < concurrency) {
+            Some(slot) => slot.clone(),
+            None => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let slot = Arc::new(Slot {
+                    tx,
+                    active: Arc::new(AtomicUsize::new(0)),
+                    assigned: AtomicUsize::new(0),
+                });
+                tasks.spawn(pooled_instance(service.clone(), rx, slot.active.clone()));
+                slots.push(slot.clone());
+                slot
+            }
+        };
+        slot.active.fetch_add(1, Ordering::Relaxed);
+        if slot.assigned.fetch_add(1, Ordering::Relaxed) + 1 >= reuse {
+            // Its last connection: let it finish and end.
+            slots.retain(|s| !Arc::ptr_eq(s, &slot));
+        }
+        let _ = slot.tx.send(conn);
+    }
+
+    /// Stops handing out instances: each ends once its connections do.
+    fn close(&self) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Runs one pooled instance until it has no sender and no connection
+/// left, or until it traps (which ends all its connections).
+async fn pooled_instance(service: Arc<Service>, mut conns: mpsc::UnboundedReceiver<Conn>, active: Arc<AtomicUsize>) {
+    let mut store = service
+        .runtime
+        .new_store(HostState::new(service.net.clone(), &[]));
+    let handler = match service.handler.instantiate_async(&mut store).await {
+        Ok(handler) => handler,
+        Err(err) => {
+            tracing::error!("cannot instantiate the handler: {err:?}");
+            return;
+        }
+    };
+    let peers = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = peers.clone();
+    let result = store
+        .run_concurrent(async move |accessor| {
+            let mut calls = FuturesUnordered::new();
+            let mut open = true;
+            loop {
+                tokio::select! {
+                    conn = conns.recv(), if open => {
+                        let Some(conn) = conn else { open = false; continue };
+                        let Conn { peer, reader, writer, _permit } = conn;
+                        let resources = accessor.with(|mut access| -> wasmtime::Result<_> {
+                            let table = access.get().table();
+                            Ok((table.push(reader)?, table.push(writer)?))
+                        });
+                        let (reader, writer) = resources?;
+                        seen.lock().unwrap_or_else(|p| p.into_inner()).push(peer.clone());
+                        let handler = &handler;
+                        calls.push(async move {
+                            let result = handler.call_handle(accessor, reader, writer).await;
+                            drop(_permit);
+                            (peer, result)
+                        });
+                    }
+                    Some((peer, result)) = calls.next(), if !calls.is_empty() => {
+                        active.fetch_sub(1, Ordering::Relaxed);
+                        seen.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| *p != peer);
+                        result.map_err(|err| err.context(format!("handler of {peer} failed")))?;
+                    }
+                    else => break,
+                }
+            }
+            wasmtime::Result::Ok(())
+        })
+        .await
+        .and_then(|r| r);
+    if let Err(err) = result {
+        let peers = peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        tracing::warn!(?peers, "pooled instance failed and is discarded; its connections are closed: {err:?}");
+    }
 }

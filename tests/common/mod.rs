@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use wasio::component::Runtime;
+use wasio::component::engine::InstanceLimits;
 use wasio::net::{Address, Listener, NetConfig};
 use wasio::serve::{Service, serve};
 
@@ -50,7 +51,20 @@ impl TestServer {
 
 /// Serves the guest `component` on `listener` with reader `limit`.
 pub fn serve_on(listener: Listener, component: &str, limit: usize, net: NetConfig) -> TestServer {
-    let runtime = Runtime::new().expect("engine");
+    serve_with(listener, component, limit, net, InstanceLimits::default(), |_| {})
+}
+
+/// Serves with explicit instance limits, and `adjust` to change the
+/// service (server limits, instance model) before it starts.
+pub fn serve_with(
+    listener: Listener,
+    component: &str,
+    limit: usize,
+    net: NetConfig,
+    limits: InstanceLimits,
+    adjust: impl FnOnce(&mut Service),
+) -> TestServer {
+    let runtime = Runtime::with_limits(limits).expect("engine");
     let loaded = runtime
         .load_file(&guest(component))
         .expect("component loads");
@@ -58,11 +72,9 @@ pub fn serve_on(listener: Listener, component: &str, limit: usize, net: NetConfi
         .handler_pre(&loaded, component)
         .expect("a handler component");
     let addr = listener.local_addr().expect("bound");
-    let service = Arc::new(Service {
-        handler,
-        net: Arc::new(net),
-        limit,
-    });
+    let mut service = Service::new(runtime, handler, net, limit);
+    adjust(&mut service);
+    let service = Arc::new(service);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(serve(service, vec![listener], async move {
         let _ = stopped.await;

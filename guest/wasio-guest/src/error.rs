@@ -37,6 +37,8 @@ pub enum StreamError {
     NotPermitted(String),
     /// Written after `close` or `write_eof`.
     Closed,
+    /// The host's cap on buffered, unread bytes is reached.
+    ReadBufferFull(u64),
     /// The host's cap on unsent bytes would be exceeded; `drain` first.
     WriteBufferFull(u64),
     /// `ValueError`.
@@ -65,6 +67,7 @@ impl From<raw::Error> for StreamError {
             raw::Error::ConnectionAborted(m) => StreamError::ConnectionAborted(m),
             raw::Error::NotPermitted(m) => StreamError::NotPermitted(m),
             raw::Error::Closed => StreamError::Closed,
+            raw::Error::ReadBufferFull(n) => StreamError::ReadBufferFull(n),
             raw::Error::WriteBufferFull(n) => StreamError::WriteBufferFull(n),
             raw::Error::InvalidArgument(m) => StreamError::InvalidArgument(m),
             raw::Error::InvalidState(m) => StreamError::InvalidState(m),
@@ -90,6 +93,7 @@ impl From<StreamError> for raw::Error {
             StreamError::ConnectionAborted(m) => raw::Error::ConnectionAborted(m),
             StreamError::NotPermitted(m) => raw::Error::NotPermitted(m),
             StreamError::Closed => raw::Error::Closed,
+            StreamError::ReadBufferFull(n) => raw::Error::ReadBufferFull(n),
             StreamError::WriteBufferFull(n) => raw::Error::WriteBufferFull(n),
             StreamError::InvalidArgument(m) => raw::Error::InvalidArgument(m),
             StreamError::InvalidState(m) => raw::Error::InvalidState(m),
@@ -110,6 +114,7 @@ impl StreamError {
             StreamError::ConnectionAborted(_) => "connection-aborted",
             StreamError::NotPermitted(_) => "not-permitted",
             StreamError::Closed => "closed",
+            StreamError::ReadBufferFull(_) => "read-buffer-full",
             StreamError::WriteBufferFull(_) => "write-buffer-full",
             StreamError::InvalidArgument(_) => "invalid-argument",
             StreamError::InvalidState(_) => "invalid-state",
@@ -136,6 +141,9 @@ impl fmt::Display for StreamError {
             },
             StreamError::LimitOverrun(e) => f.write_str(&e.message),
             StreamError::Closed => f.write_str("the stream is closed for writing"),
+            StreamError::ReadBufferFull(cap) => {
+                write!(f, "the read buffer reached its cap of {cap} bytes")
+            }
             StreamError::WriteBufferFull(cap) => {
                 write!(f, "the write buffer would exceed its cap of {cap} bytes")
             }

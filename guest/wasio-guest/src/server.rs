@@ -27,6 +27,24 @@ impl Server {
         self.raw.is_serving()
     }
 
+    /// `server.close_clients()` (asyncio 3.13): closes every accepted
+    /// connection.
+    pub fn close_clients(&self) {
+        self.raw.close_clients()
+    }
+
+    /// `server.abort_clients()` (asyncio 3.13): aborts every accepted
+    /// connection.
+    pub fn abort_clients(&self) {
+        self.raw.abort_clients()
+    }
+
+    /// `server.wait_closed()`: once closed, waits until every accepted
+    /// connection is closed too.
+    pub async fn wait_closed(&self) {
+        self.raw.wait_closed().await
+    }
+
     /// `server.serve_forever()`: resolves once the server is closed.
     pub async fn serve_forever(&self) {
         let handle = self.accept_loop.borrow_mut().take();

@@ -48,6 +48,11 @@ impl StreamWriter {
         self.0.close()
     }
 
+    /// `transport.abort()`: close at once, dropping unsent bytes.
+    pub fn abort(&self) {
+        self.0.abort()
+    }
+
     /// `is_closing()`.
     pub fn is_closing(&self) -> bool {
         self.0.is_closing()

@@ -1,11 +1,50 @@
-//! The wasmtime engine and linker, and loading guest components.
+//! The wasmtime engine and linker, per-store limits, and loading guest
+//! components.
+//!
+//! Every store gets a memory limit, table and instance limits, and a CPU
+//! watchdog: an epoch ticker advances every [`TICK`]; a guest that keeps
+//! control for longer than the configured run time without returning to
+//! the host (a blocking call, a return) is interrupted with a trap. Until
+//! then it yields to the executor at every tick, so a busy guest does not
+//! starve other connections.
 
 use super::bindings::{self, CommandPre, HandlerPre};
 use super::state::{HostState, Streams};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::error::Context as _;
-use wasmtime::{Config, Engine};
+use wasmtime::{
+    CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    StoreLimitsBuilder, UpdateDeadline,
+};
+
+/// How often the epoch advances: the CPU watchdog's resolution.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// Limits of every guest instance.
+#[derive(Debug, Clone)]
+pub struct InstanceLimits {
+    /// Linear memory per instance, in bytes.
+    pub max_memory: usize,
+    /// How long a guest may run without giving control back to the host.
+    pub max_run_time: Duration,
+    /// Instances that may exist at once (the pooling allocator's slots);
+    /// `None`: allocate on demand, without the pool.
+    pub pool_size: Option<u32>,
+}
+
+impl Default for InstanceLimits {
+    fn default() -> Self {
+        Self {
+            max_memory: 64 * 1024 * 1024,
+            max_run_time: Duration::from_secs(1),
+            pool_size: None,
+        }
+    }
+}
 
 /// Which `wasio:streams` world a component implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,20 +69,90 @@ impl std::fmt::Display for World {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
+    limits: InstanceLimits,
+    /// Epoch ticks so far (the engine's epoch is not readable).
+    ticks: Arc<AtomicU64>,
+    /// Keeps the ticker thread running while any clone of this exists.
+    _alive: Arc<()>,
 }
 
 impl Runtime {
-    /// An engine with the component model's async support, and a linker
-    /// with WASI p2 (stdio, clocks, random, environment) and
-    /// `wasio:streams`.
+    /// A runtime with the default limits and no instance pool.
     pub fn new() -> wasmtime::Result<Self> {
+        Self::with_limits(InstanceLimits::default())
+    }
+
+    /// An engine with the component model's async support, epoch
+    /// interruption and (with a pool size) the pooling allocator, and a
+    /// linker with WASI p2 (stdio, clocks, random, environment) and
+    /// `wasio:streams`.
+    pub fn with_limits(limits: InstanceLimits) -> wasmtime::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model_async(true);
-        let engine = Engine::new(&config)?;
+        config.epoch_interruption(true);
+        if let Some(slots) = limits.pool_size {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(slots)
+                .total_core_instances(slots.saturating_mul(16))
+                .total_memories(slots.saturating_mul(4))
+                .total_tables(slots.saturating_mul(8))
+                .total_stacks(slots)
+                .max_memory_size(limits.max_memory)
+                .max_core_instances_per_component(64)
+                .max_memories_per_component(16)
+                .max_tables_per_component(32);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            // Pool slots are reserved up front: size them to the limit.
+            config.memory_reservation(limits.max_memory as u64);
+        }
+        let engine = Engine::new(&config).context("cannot configure the WebAssembly engine")?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::streams::add_to_linker::<HostState, Streams>(&mut linker, |s| s)?;
-        Ok(Self { engine, linker })
+        let ticks = Arc::new(AtomicU64::new(0));
+        let alive = Arc::new(());
+        spawn_ticker(engine.clone(), ticks.clone(), Arc::downgrade(&alive));
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            ticks,
+            _alive: alive,
+        })
+    }
+
+    /// A store for one guest instance, with the limits and the CPU
+    /// watchdog installed.
+    pub fn new_store(&self, mut state: HostState) -> Store<HostState> {
+        state.limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.max_memory)
+            .instances(64)
+            .tables(64)
+            .table_elements(1_000_000)
+            .build();
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+
+        let max_ticks = (self.limits.max_run_time.as_millis() / TICK.as_millis()).max(1) as u64;
+        let ticks = self.ticks.clone();
+        store.call_hook(move |mut ctx, hook| {
+            // Control moves to the guest: a new run slice starts.
+            if matches!(hook, CallHook::CallingWasm | CallHook::ReturningFromHost) {
+                ctx.data_mut().slice_start = ticks.load(Ordering::Relaxed);
+            }
+            Ok(())
+        });
+        let ticks = self.ticks.clone();
+        store.epoch_deadline_callback(move |ctx| {
+            let ran = ticks.load(Ordering::Relaxed).saturating_sub(ctx.data().slice_start);
+            if ran > max_ticks {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        store
     }
 
     /// The engine.
@@ -111,5 +220,21 @@ impl Runtime {
             .instantiate_pre(component)
             .with_context(|| format!("{name} imports something wasio does not provide"))?;
         CommandPre::new(pre).with_context(|| format!("{name} does not match {}", World::Command))
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] until the runtime is gone.
+fn spawn_ticker(engine: Engine, ticks: Arc<AtomicU64>, alive: Weak<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("wasio-epoch".into())
+        .spawn(move || {
+            while alive.upgrade().is_some() {
+                std::thread::sleep(TICK);
+                ticks.fetch_add(1, Ordering::Relaxed);
+                engine.increment_epoch();
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::error!("cannot start the epoch ticker, guests run without a CPU watchdog: {err}");
     }
 }

@@ -121,7 +121,7 @@ impl<T: Send> HostStreamReaderWithStore<T> for Streams {
 
 impl HostStreamReader for HostState {
     fn new(&mut self, limit: Option<u32>) -> WitResult<Resource<StreamReader>> {
-        match StreamReader::in_memory(limit_of(limit)) {
+        match StreamReader::in_memory(limit_of(limit), &self.net.reader) {
             Ok(reader) => Ok(Ok(self.table.push(reader)?)),
             Err(err) => Ok(Err(err.into())),
         }
@@ -202,6 +202,11 @@ impl HostStreamWriter for HostState {
         Ok(())
     }
 
+    fn abort(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.abort();
+        Ok(())
+    }
+
     fn is_closing(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<bool> {
         Ok(self.table.get(&this)?.is_closing())
     }
@@ -235,6 +240,12 @@ impl HostStreamWriter for HostState {
 }
 
 impl<T: Send> HostServerWithStore<T> for Streams {
+    async fn wait_closed(accessor: &Accessor<T, Self>, this: Resource<Server>) -> wasmtime::Result<()> {
+        let server = lookup(accessor, &this, |s| s.handle())?;
+        server.wait_closed().await;
+        Ok(())
+    }
+
     async fn accept(
         accessor: &Accessor<T, Self>,
         this: Resource<Server>,
@@ -244,8 +255,11 @@ impl<T: Send> HostServerWithStore<T> for Streams {
         let pair = match server.accept().await {
             None => Err(StreamError::Closed),
             Some(Err(err)) => Err(err.into()),
-            Some(Ok(socket)) => net::stream_pair(socket, server.limit(), &net.writer),
+            Some(Ok(socket)) => net::stream_pair(Arc::new(socket), server.limit(), &net),
         };
+        if let Ok((_, writer)) = &pair {
+            server.track(&writer.handle());
+        }
         push_pair(accessor, pair)
     }
 }
@@ -270,6 +284,16 @@ impl HostServer for HostState {
         Ok(self.table.get(&this)?.is_serving())
     }
 
+    fn close_clients(&mut self, this: Resource<Server>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.close_clients();
+        Ok(())
+    }
+
+    fn abort_clients(&mut self, this: Resource<Server>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.abort_clients();
+        Ok(())
+    }
+
     fn drop(&mut self, this: Resource<Server>) -> wasmtime::Result<()> {
         self.table.delete(this)?;
         Ok(())
@@ -284,14 +308,7 @@ impl<T: Send> HostWithStore<T> for Streams {
         options: ConnectOptions,
     ) -> WitResult<(Resource<StreamReader>, Resource<StreamWriter>)> {
         let net = net_config(accessor);
-        let pair = net::open_connection(
-            &net.policy,
-            &host,
-            port,
-            limit_of(options.limit),
-            &net.writer,
-        )
-        .await;
+        let pair = net::open_connection(&net, &host, port, limit_of(options.limit)).await;
         push_pair(accessor, pair)
     }
 
@@ -301,13 +318,7 @@ impl<T: Send> HostWithStore<T> for Streams {
         options: ConnectOptions,
     ) -> WitResult<(Resource<StreamReader>, Resource<StreamWriter>)> {
         let net = net_config(accessor);
-        let pair = net::open_unix_connection(
-            &net.policy,
-            Path::new(&path),
-            limit_of(options.limit),
-            &net.writer,
-        )
-        .await;
+        let pair = net::open_unix_connection(&net, Path::new(&path), limit_of(options.limit)).await;
         push_pair(accessor, pair)
     }
 

@@ -3,6 +3,7 @@
 
 use crate::net::NetConfig;
 use std::sync::Arc;
+use wasmtime::StoreLimits;
 use wasmtime::component::{HasData, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -11,6 +12,11 @@ pub struct HostState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) net: Arc<NetConfig>,
+    /// Memory, table and instance limits of this store.
+    pub(crate) limits: StoreLimits,
+    /// The epoch tick at which the guest last got control: the CPU
+    /// watchdog interrupts it when it keeps it too long.
+    pub(crate) slice_start: u64,
 }
 
 impl HostState {
@@ -27,6 +33,8 @@ impl HostState {
             wasi,
             table: ResourceTable::new(),
             net,
+            limits: StoreLimits::default(),
+            slice_start: 0,
         }
     }
 

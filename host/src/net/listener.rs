@@ -2,6 +2,7 @@
 
 use super::lock;
 use super::socket::{Address, Socket};
+use super::writer::{WeakWriter, WriterHandle};
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -72,9 +73,9 @@ impl Listener {
             Listener::Tcp(l) => {
                 let (stream, _) = l.accept().await?;
                 let _ = stream.set_nodelay(true);
-                Ok(Socket::Tcp(stream))
+                Ok(Socket::from(stream))
             }
-            Listener::Unix(l, _) => Ok(Socket::Unix(l.accept().await?.0)),
+            Listener::Unix(l, _) => Ok(Socket::from(l.accept().await?.0)),
         }
     }
 
@@ -112,6 +113,8 @@ pub struct ServerHandle {
 struct ServerInner {
     /// `None` once closed: dropping the last reference stops listening.
     listener: Mutex<Option<Arc<Listener>>>,
+    /// The writers of the connections this server accepted.
+    clients: Mutex<Vec<WeakWriter>>,
     closed: Notify,
     address: Option<Address>,
     /// The reader limit of accepted connections.
@@ -126,6 +129,7 @@ impl Server {
                 inner: Arc::new(ServerInner {
                     address: listener.local_addr(),
                     listener: Mutex::new(Some(Arc::new(listener))),
+                    clients: Mutex::new(Vec::new()),
                     closed: Notify::new(),
                     limit,
                 }),
@@ -189,5 +193,43 @@ impl ServerHandle {
     /// True until closed.
     pub fn is_serving(&self) -> bool {
         lock(&self.inner.listener).is_some()
+    }
+
+    /// Remembers a connection this server accepted, for `close_clients`,
+    /// `abort_clients` and `wait_closed`.
+    pub fn track(&self, writer: &WriterHandle) {
+        let mut clients = lock(&self.inner.clients);
+        clients.retain(|w| w.upgrade().is_some_and(|w| !w.is_closed()));
+        clients.push(writer.downgrade());
+    }
+
+    fn clients(&self) -> Vec<WriterHandle> {
+        lock(&self.inner.clients).iter().filter_map(WeakWriter::upgrade).collect()
+    }
+
+    /// `close_clients()`: closes every accepted connection (flushing).
+    pub fn close_clients(&self) {
+        self.clients().iter().for_each(WriterHandle::close);
+    }
+
+    /// `abort_clients()`: aborts every accepted connection.
+    pub fn abort_clients(&self) {
+        self.clients().iter().for_each(WriterHandle::abort);
+    }
+
+    /// `wait_closed()`: once closed, waits until every accepted connection
+    /// is closed too (asyncio 3.12+). Before `close` it waits for `close`.
+    pub async fn wait_closed(&self) {
+        if self.is_serving() {
+            let closed = self.inner.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.is_serving() {
+                closed.await;
+            }
+        }
+        for client in self.clients() {
+            let _ = client.wait_closed().await;
+        }
     }
 }

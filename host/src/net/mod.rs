@@ -20,7 +20,7 @@ pub mod writer;
 pub use connect::{open_connection, open_unix_connection};
 pub use listener::{Listener, Server};
 pub use policy::{Endpoint, Policy};
-pub use reader::StreamReader;
+pub use reader::{ReaderConfig, StreamReader};
 pub use socket::{Address, Socket};
 pub use writer::{StreamWriter, WriterConfig};
 
@@ -32,6 +32,8 @@ use std::sync::{Mutex, MutexGuard};
 pub struct NetConfig {
     /// The allow-lists.
     pub policy: Policy,
+    /// Reader buffer cap and read timeout.
+    pub reader: ReaderConfig,
     /// Writer buffer cap and close grace period.
     pub writer: WriterConfig,
 }
@@ -45,12 +47,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A connected socket's reader and writer, as asyncio's
 /// `(reader, writer)` pair.
 pub fn stream_pair(
-    socket: Socket,
+    socket: std::sync::Arc<Socket>,
     limit: usize,
-    config: &WriterConfig,
+    config: &NetConfig,
 ) -> crate::streams::StreamResult<(StreamReader, StreamWriter)> {
-    let socket = std::sync::Arc::new(socket);
-    let reader = StreamReader::from_socket(socket.clone(), limit)?;
-    let writer = StreamWriter::new(socket, config);
+    let reader = StreamReader::from_socket(socket.clone(), limit, &config.reader)?;
+    let writer = StreamWriter::new(socket, &config.writer);
     Ok((reader, writer))
 }

@@ -14,14 +14,36 @@
 use super::lock;
 use super::socket::Socket;
 use crate::streams::{ReadBuffer, ScanState, StreamError, StreamResult, validate_separators};
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 use std::io;
+use std::time::Duration;
+use tokio::time::Instant;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::sync::Notify;
 
 /// How much one socket read may add to the buffer.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Host-side settings of every reader.
+#[derive(Debug, Clone)]
+pub struct ReaderConfig {
+    /// Hard cap on a reader's buffered bytes (see [`ReadBuffer::with_cap`]).
+    pub max_buffer: usize,
+    /// How long one read operation on a socket may wait in all before it
+    /// fails with `TimedOut` (against peers that trickle bytes); `None`: no
+    /// limit.
+    pub read_timeout: Option<Duration>,
+}
+
+impl Default for ReaderConfig {
+    fn default() -> Self {
+        Self {
+            max_buffer: 16 * 1024 * 1024,
+            read_timeout: None,
+        }
+    }
+}
 
 /// A stream reader. Clones share the same stream.
 #[derive(Debug, Clone)]
@@ -33,6 +55,7 @@ pub struct StreamReader {
 struct Inner {
     state: Mutex<State>,
     source: Source,
+    read_timeout: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -62,17 +85,17 @@ impl Drop for Waiting<'_> {
 
 impl StreamReader {
     /// An in-memory reader fed by [`StreamReader::feed_data`].
-    pub fn in_memory(limit: usize) -> StreamResult<Self> {
-        Self::with_source(Source::Memory(Notify::new()), limit)
+    pub fn in_memory(limit: usize, config: &ReaderConfig) -> StreamResult<Self> {
+        Self::with_source(Source::Memory(Notify::new()), limit, config)
     }
 
     /// A reader of a connected socket.
-    pub fn from_socket(socket: Arc<Socket>, limit: usize) -> StreamResult<Self> {
-        Self::with_source(Source::Socket(socket), limit)
+    pub fn from_socket(socket: Arc<Socket>, limit: usize, config: &ReaderConfig) -> StreamResult<Self> {
+        Self::with_source(Source::Socket(socket), limit, config)
     }
 
-    fn with_source(source: Source, limit: usize) -> StreamResult<Self> {
-        let buffer = ReadBuffer::new(limit)?;
+    fn with_source(source: Source, limit: usize, config: &ReaderConfig) -> StreamResult<Self> {
+        let buffer = ReadBuffer::new(limit)?.with_cap(config.max_buffer);
         Ok(Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -80,6 +103,7 @@ impl StreamReader {
                     waiting: false,
                 }),
                 source,
+                read_timeout: config.read_timeout,
             }),
         })
     }
@@ -175,6 +199,7 @@ impl StreamReader {
     ) -> StreamResult<T> {
         lock(&self.inner.state).buffer.check_exception()?;
         let mut waiting = None;
+        let deadline = self.inner.read_timeout.map(|t| Instant::now() + t);
         loop {
             {
                 let mut state = lock(&self.inner.state);
@@ -199,7 +224,17 @@ impl StreamReader {
             match &self.inner.source {
                 Source::Memory(notify) => notify.notified().await,
                 Source::Socket(socket) => {
-                    if let Err(err) = socket.readable().await {
+                    let ready = match deadline {
+                        Some(deadline) => tokio::time::timeout_at(deadline, socket.readable())
+                            .await
+                            .map_err(|_| {
+                                StreamError::TimedOut(format!(
+                                    "{name}() waited longer than the read timeout"
+                                ))
+                            })?,
+                        None => socket.readable().await,
+                    };
+                    if let Err(err) = ready {
                         lock(&self.inner.state).buffer.set_exception(err.into());
                     }
                 }
@@ -211,10 +246,17 @@ impl StreamReader {
 /// Reads one chunk from the socket into the buffer without blocking.
 /// Returns true when something changed (data, EOF or an error).
 fn fill(socket: &Socket, buffer: &mut ReadBuffer) -> bool {
-    let Ok(spare) = buffer.spare(READ_CHUNK) else {
-        return false;
+    let room = buffer.room().min(READ_CHUNK);
+    let spare = match buffer.spare(room) {
+        Ok(spare) => spare,
+        Err(err @ StreamError::ReadBufferFull(_)) => {
+            // The operation needs more than the host will hold.
+            buffer.set_exception(err);
+            return true;
+        }
+        Err(_) => return false,
     };
-    match socket.try_read_buf(spare) {
+    match socket.try_read_buf(&mut spare.limit(room)) {
         Ok(0) => buffer.feed_eof(),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,

@@ -1,11 +1,15 @@
 //! A connected TCP or Unix socket, used through `&self` so that a reader
 //! and a writer can share it (Tokio's `try_read`/`try_write` and readiness
-//! futures all take `&self`).
+//! futures all take `&self`). It remembers when it last moved bytes, for
+//! the server's idle timeout.
 
-use bytes::BytesMut;
+use bytes::BufMut;
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::net::{TcpStream, UnixStream};
 
 /// An endpoint: what `get_extra_info("peername" | "sockname")` reports.
@@ -38,75 +42,132 @@ impl Address {
     }
 }
 
-/// A connected stream socket.
+/// A connected stream socket, and when it last moved bytes (for idle
+/// timeouts).
 #[derive(Debug)]
-pub enum Socket {
-    /// TCP.
+pub struct Socket {
+    io: Io,
+    /// Milliseconds since [`clock_origin`] of the last successful read or
+    /// write.
+    last_activity: AtomicU64,
+}
+
+#[derive(Debug)]
+enum Io {
     Tcp(TcpStream),
-    /// Unix domain stream socket.
     Unix(UnixStream),
 }
 
+/// The instant activity times count from.
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn now_ms() -> u64 {
+    clock_origin().elapsed().as_millis() as u64
+}
+
+impl From<TcpStream> for Socket {
+    fn from(s: TcpStream) -> Self {
+        Self::new(Io::Tcp(s))
+    }
+}
+
+impl From<UnixStream> for Socket {
+    fn from(s: UnixStream) -> Self {
+        Self::new(Io::Unix(s))
+    }
+}
+
 impl Socket {
+    fn new(io: Io) -> Self {
+        Self {
+            io,
+            last_activity: AtomicU64::new(now_ms()),
+        }
+    }
+
+    fn touch<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_ok() {
+            self.last_activity.store(now_ms(), Ordering::Relaxed);
+        }
+        result
+    }
+
+    /// How long since the socket last read or wrote a byte (or EOF).
+    pub fn idle_for(&self) -> Duration {
+        Duration::from_millis(now_ms().saturating_sub(self.last_activity.load(Ordering::Relaxed)))
+    }
+
     /// Waits until the socket may be readable.
     pub async fn readable(&self) -> io::Result<()> {
-        match self {
-            Socket::Tcp(s) => s.readable().await,
-            Socket::Unix(s) => s.readable().await,
+        match &self.io {
+            Io::Tcp(s) => s.readable().await,
+            Io::Unix(s) => s.readable().await,
         }
     }
 
     /// Waits until the socket may be writable.
     pub async fn writable(&self) -> io::Result<()> {
-        match self {
-            Socket::Tcp(s) => s.writable().await,
-            Socket::Unix(s) => s.writable().await,
+        match &self.io {
+            Io::Tcp(s) => s.writable().await,
+            Io::Unix(s) => s.writable().await,
         }
     }
 
     /// Reads what is available into `buf`'s spare capacity, without
     /// blocking (`WouldBlock` when nothing is). `Ok(0)` is EOF.
-    pub fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.try_read_buf(buf),
-            Socket::Unix(s) => s.try_read_buf(buf),
-        }
+    pub fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.touch(match &self.io {
+            Io::Tcp(s) => s.try_read_buf(buf),
+            Io::Unix(s) => s.try_read_buf(buf),
+        })
     }
 
     /// Writes from `bufs` in order without blocking.
     pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.try_write_vectored(bufs),
-            Socket::Unix(s) => s.try_write_vectored(bufs),
+        self.touch(match &self.io {
+            Io::Tcp(s) => s.try_write_vectored(bufs),
+            Io::Unix(s) => s.try_write_vectored(bufs),
+        })
+    }
+
+    fn sock_ref(&self) -> socket2::SockRef<'_> {
+        match &self.io {
+            Io::Tcp(s) => socket2::SockRef::from(s),
+            Io::Unix(s) => socket2::SockRef::from(s),
         }
     }
 
     /// Shuts down one or both directions.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        let sock = match self {
-            Socket::Tcp(s) => socket2::SockRef::from(s),
-            Socket::Unix(s) => socket2::SockRef::from(s),
-        };
-        match sock.shutdown(how) {
+        match self.sock_ref().shutdown(how) {
             // Already disconnected: nothing left to shut down.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             other => other,
         }
     }
 
+    /// Makes the final close reset the connection (SO_LINGER 0) instead of
+    /// a graceful FIN, for `abort`.
+    pub fn set_reset_on_close(&self) {
+        let _ = self.sock_ref().set_linger(Some(Duration::ZERO));
+    }
+
     /// The remote endpoint (`peername`).
     pub fn peer_addr(&self) -> Option<Address> {
-        match self {
-            Socket::Tcp(s) => s.peer_addr().ok().map(Address::Inet),
-            Socket::Unix(s) => Address::from_unix(s.peer_addr()),
+        match &self.io {
+            Io::Tcp(s) => s.peer_addr().ok().map(Address::Inet),
+            Io::Unix(s) => Address::from_unix(s.peer_addr()),
         }
     }
 
     /// The local endpoint (`sockname`).
     pub fn local_addr(&self) -> Option<Address> {
-        match self {
-            Socket::Tcp(s) => s.local_addr().ok().map(Address::Inet),
-            Socket::Unix(s) => Address::from_unix(s.local_addr()),
+        match &self.io {
+            Io::Tcp(s) => s.local_addr().ok().map(Address::Inet),
+            Io::Unix(s) => Address::from_unix(s.local_addr()),
         }
     }
 }

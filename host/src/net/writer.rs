@@ -13,7 +13,7 @@ use crate::streams::{StreamError, StreamResult, WriteFlow};
 use bytes::Bytes;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -53,6 +53,18 @@ pub struct StreamWriter {
 #[derive(Debug, Clone)]
 pub struct WriterHandle {
     inner: Arc<Inner>,
+}
+
+/// A reference to a writer that does not keep it alive (a server's list of
+/// its clients).
+#[derive(Debug, Clone)]
+pub struct WeakWriter(Weak<Inner>);
+
+impl WeakWriter {
+    /// The writer, if it still exists.
+    pub fn upgrade(&self) -> Option<WriterHandle> {
+        self.0.upgrade().map(|inner| WriterHandle { inner })
+    }
 }
 
 #[derive(Debug)]
@@ -173,6 +185,24 @@ impl WriterHandle {
         }
     }
 
+    /// `transport.abort()`: close at once, dropping unsent bytes; the
+    /// connection is reset rather than closed gracefully.
+    pub fn abort(&self) {
+        {
+            let mut flow = lock(&self.inner.flow);
+            flow.fail(StreamError::ConnectionAborted("aborted".into()));
+            flow.request_close();
+        }
+        self.inner.socket.set_reset_on_close();
+        self.inner.work.notify_one();
+        self.inner.changed.notify_waiters();
+    }
+
+    /// A reference that does not keep this writer alive.
+    pub fn downgrade(&self) -> WeakWriter {
+        WeakWriter(Arc::downgrade(&self.inner))
+    }
+
     /// `is_closing()`.
     pub fn is_closing(&self) -> bool {
         lock(&self.inner.flow).is_closing()
@@ -189,6 +219,16 @@ impl WriterHandle {
             }
         })
         .await
+    }
+
+    /// How long since the connection last moved a byte either way.
+    pub fn idle_for(&self) -> Duration {
+        self.inner.socket.idle_for()
+    }
+
+    /// True once the stream is closed.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.inner.flow).state() == crate::streams::WriterState::Closed
     }
 
     /// `get_write_buffer_size()`.

@@ -42,6 +42,9 @@ pub enum StreamError {
     /// The writer is closed, or its write side was shut down.
     #[error("the stream is closed for writing")]
     Closed,
+    /// The host's cap on buffered, unread bytes (the value) is reached.
+    #[error("the read buffer reached its cap of {0} bytes")]
+    ReadBufferFull(u64),
     /// The hard cap on unsent bytes (the value) would be exceeded.
     #[error("the write buffer would exceed its cap of {0} bytes")]
     WriteBufferFull(u64),

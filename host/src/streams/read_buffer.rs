@@ -33,6 +33,8 @@ const FOUND_BEYOND: &str = "Separator is found, but chunk is longer than limit";
 pub struct ReadBuffer {
     buf: BytesMut,
     limit: usize,
+    /// Hard cap on buffered bytes (host memory), whatever the operation.
+    cap: usize,
     eof: bool,
     exception: Option<StreamError>,
     /// Total bytes taken out so far; a separator scan remembers it to know
@@ -61,10 +63,30 @@ impl ReadBuffer {
         Ok(Self {
             buf: BytesMut::new(),
             limit,
+            cap: usize::MAX,
             eof: false,
             exception: None,
             consumed: 0,
         })
+    }
+
+    /// Sets the hard cap on buffered bytes: beyond it, feeding fails with
+    /// `ReadBufferFull`. It bounds what `read(-1)` and `readexactly(n)` may
+    /// hold in host memory. At least twice the limit plus one byte, so that
+    /// limit errors are still reported as asyncio reports them.
+    pub fn with_cap(mut self, cap: usize) -> Self {
+        self.cap = cap.max(2 * self.limit + 1);
+        self
+    }
+
+    /// The hard cap on buffered bytes.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// How many more bytes may be buffered.
+    pub fn room(&self) -> usize {
+        self.cap.saturating_sub(self.buf.len())
     }
 
     /// The stream limit in bytes.
@@ -107,20 +129,27 @@ impl ReadBuffer {
     }
 
     /// Appends bytes. After `feed_eof` this is `InvalidState` (asyncio
-    /// asserts), and nothing is added.
+    /// asserts), and past the cap `ReadBufferFull`; nothing is added then.
     pub fn feed_data(&mut self, data: &[u8]) -> StreamResult<()> {
         if self.eof {
             return Err(StreamError::InvalidState("feed_data after feed_eof".into()));
+        }
+        if data.len() > self.room() {
+            return Err(StreamError::ReadBufferFull(self.cap as u64));
         }
         self.buf.extend_from_slice(data);
         Ok(())
     }
 
-    /// The buffer for a source to read into directly (saves a copy). Fails
-    /// after EOF as [`ReadBuffer::feed_data`] does.
+    /// The buffer for a source to read into directly (saves a copy); the
+    /// source may add at most [`ReadBuffer::room`] bytes. Fails after EOF as
+    /// [`ReadBuffer::feed_data`] does, and when there is no room.
     pub fn spare(&mut self, reserve: usize) -> StreamResult<&mut BytesMut> {
         if self.eof {
             return Err(StreamError::InvalidState("feed_data after feed_eof".into()));
+        }
+        if self.room() == 0 {
+            return Err(StreamError::ReadBufferFull(self.cap as u64));
         }
         self.buf.reserve(reserve);
         Ok(&mut self.buf)

@@ -409,6 +409,19 @@ fn test_feed_data_after_eof_is_invalid_state() {
 }
 
 #[test]
+fn the_cap_bounds_what_is_buffered() {
+    let mut r = reader(4).with_cap(12);
+    assert_eq!(r.cap(), 12);
+    r.feed_data(b"0123456789").unwrap();
+    assert_eq!(r.room(), 2);
+    assert_eq!(r.feed_data(b"abc"), Err(StreamError::ReadBufferFull(12)));
+    r.feed_data(b"ab").unwrap();
+    assert!(matches!(r.spare(1), Err(StreamError::ReadBufferFull(12))));
+    // The cap never undercuts the limit rules: at least 2 x limit + 1.
+    assert_eq!(reader(100).with_cap(10).cap(), 201);
+}
+
+#[test]
 fn flow_control_pauses_above_twice_the_limit() {
     let mut r = reader(4);
     r.feed_data(b"12345678").unwrap();
