@@ -181,3 +181,41 @@ async fn help_explains_the_commands_and_flags() {
         assert!(help.contains(flag), "serve --help lacks {flag}");
     }
 }
+
+#[tokio::test]
+async fn sigterm_with_connections_open_exits_cleanly_within_the_grace_period() {
+    let (mut server, _out, port) = serve(&["--shutdown-grace", "1"]).await;
+    // Three clients that never send: their handlers wait in read(100).
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(
+            deadline(tokio::net::TcpStream::connect(("127.0.0.1", port)))
+                .await
+                .unwrap(),
+        );
+    }
+    // Let the server accept them before the signal.
+    let mut probe = deadline(tokio::net::TcpStream::connect(("127.0.0.1", port)))
+        .await
+        .unwrap();
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        probe.write_all(b"ping").await.unwrap();
+        let mut echo = [0u8; 4];
+        deadline(probe.read_exact(&mut echo)).await.unwrap();
+    }
+    let pid = server.id().expect("running").to_string();
+    let started = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = deadline(server.wait()).await.unwrap();
+    let took = started.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "took {took:?}: more than the 1 s grace period plus one second"
+    );
+}

@@ -171,11 +171,17 @@ impl InstanceArgs {
     /// instance).
     pub fn to_limits(&self) -> Result<InstanceLimits, String> {
         if self.max_memory < 64 * 1024 {
-            return Err(format!("--max-memory {}: must be at least one 64 KiB page", self.max_memory));
+            return Err(format!(
+                "--max-memory {}: must be at least one 64 KiB page",
+                self.max_memory
+            ));
         }
         let max_run_time = secs(self.max_run_time, "--max-run-time")?;
         if max_run_time < crate::component::engine::TICK {
-            return Err(format!("--max-run-time {}: must be at least 0.01 s", self.max_run_time));
+            return Err(format!(
+                "--max-run-time {}: must be at least 0.01 s",
+                self.max_run_time
+            ));
         }
         Ok(InstanceLimits {
             max_memory: self.max_memory,

@@ -1,7 +1,7 @@
 //! `wasio run`: run a command component once.
 
-use crate::component::{HostState, Runtime};
 use crate::component::bindings::CommandPre;
+use crate::component::{HostState, Runtime};
 use crate::net::NetConfig;
 use std::sync::Arc;
 

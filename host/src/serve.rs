@@ -81,7 +81,12 @@ pub struct Service {
 
 impl Service {
     /// A service with default server limits, an instance per connection.
-    pub fn new(runtime: Runtime, handler: HandlerPre<HostState>, net: NetConfig, limit: usize) -> Self {
+    pub fn new(
+        runtime: Runtime,
+        handler: HandlerPre<HostState>,
+        net: NetConfig,
+        limit: usize,
+    ) -> Self {
         Self {
             runtime,
             handler,
@@ -104,7 +109,11 @@ struct Conn {
 /// Accepts on every listener until `shutdown` resolves, then stops
 /// accepting, lets running handlers finish within the grace period and
 /// aborts the rest.
-pub async fn serve(service: Arc<Service>, listeners: Vec<Listener>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    service: Arc<Service>,
+    listeners: Vec<Listener>,
+    shutdown: impl Future<Output = ()>,
+) {
     let (accepted_tx, mut accepted) = mpsc::channel::<Socket>(256);
     let mut acceptors = JoinSet::new();
     for listener in listeners {
@@ -158,7 +167,10 @@ pub async fn serve(service: Arc<Service>, listeners: Vec<Listener>, shutdown: im
     .await;
     if drained.is_err() {
         let open = slots_in_use(&slots, service.limits.max_connections);
-        tracing::warn!(open, "shutdown grace period over: aborting the remaining connections");
+        tracing::warn!(
+            open,
+            "shutdown grace period over: aborting the remaining connections"
+        );
         connections.abort_all();
     }
 }
@@ -248,11 +260,21 @@ struct Slot {
 
 impl Pool {
     /// Gives `conn` to an instance with room, starting one if none has.
-    fn dispatch(&self, service: &Arc<Service>, conn: Conn, concurrency: usize, reuse: usize, tasks: &mut JoinSet<()>) {
+    fn dispatch(
+        &self,
+        service: &Arc<Service>,
+        conn: Conn,
+        concurrency: usize,
+        reuse: usize,
+        tasks: &mut JoinSet<()>,
+    ) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         // Forget instances that ended (trapped) or served their share.
         slots.retain(|s| !s.tx.is_closed() && s.assigned.load(Ordering::Relaxed) < reuse);
-        let slot = match slots.iter().find(|s| s.active.load(Ordering::Relaxed) < concurrency) {
+        let slot = match slots
+            .iter()
+            .find(|s| s.active.load(Ordering::Relaxed) < concurrency)
+        {
             Some(slot) => slot.clone(),
             None => {
                 let (tx, rx) = mpsc::unbounded_channel();
@@ -282,7 +304,11 @@ impl Pool {
 
 /// Runs one pooled instance until it has no sender and no connection
 /// left, or until it traps (which ends all its connections).
-async fn pooled_instance(service: Arc<Service>, mut conns: mpsc::UnboundedReceiver<Conn>, active: Arc<AtomicUsize>) {
+async fn pooled_instance(
+    service: Arc<Service>,
+    mut conns: mpsc::UnboundedReceiver<Conn>,
+    active: Arc<AtomicUsize>,
+) {
     let mut store = service
         .runtime
         .new_store(HostState::new(service.net.clone(), &[]));
@@ -331,6 +357,9 @@ async fn pooled_instance(service: Arc<Service>, mut conns: mpsc::UnboundedReceiv
         .and_then(|r| r);
     if let Err(err) = result {
         let peers = peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        tracing::warn!(?peers, "pooled instance failed and is discarded; its connections are closed: {err:?}");
+        tracing::warn!(
+            ?peers,
+            "pooled instance failed and is discarded; its connections are closed: {err:?}"
+        );
     }
 }

@@ -51,7 +51,14 @@ impl TestServer {
 
 /// Serves the guest `component` on `listener` with reader `limit`.
 pub fn serve_on(listener: Listener, component: &str, limit: usize, net: NetConfig) -> TestServer {
-    serve_with(listener, component, limit, net, InstanceLimits::default(), |_| {})
+    serve_with(
+        listener,
+        component,
+        limit,
+        net,
+        InstanceLimits::default(),
+        |_| {},
+    )
 }
 
 /// Serves with explicit instance limits, and `adjust` to change the

@@ -11,8 +11,11 @@
 //! `readuntil-any HEX,HEX..`, `at-eof`, `extra NAME`, `write-eof`,
 //! `flood N` (N bytes of pattern `i % 251`, with drain; answers the largest
 //! write buffer seen), `connect HOST PORT`, `eof-probe` (at-eof, read(-1), at-eof),
-//! `concurrent-reads`, `panic`, `quit`. EOF ends it.
+//! `concurrent-reads`, `count` (connections this instance served), and the
+//! misbehaviours `panic`, `spin` (loop forever), `alloc` (allocate without
+//! bound); `quit`. EOF ends it.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use wasio_guest::{StreamError, StreamReader, StreamWriter, open_connection};
 
 fn hex(s: &str) -> Vec<u8> {
@@ -114,13 +117,38 @@ async fn run(
         }
         "concurrent-reads" => concurrent_reads().await,
         "panic" => panic!("test-handler: panic requested"),
+        "spin" => spin(),
+        "alloc" => alloc(),
+        "count" => Ok(CONNECTIONS.load(Ordering::Relaxed).to_string().into_bytes()),
         _ => Err(StreamError::InvalidArgument(format!(
             "unknown command {cmd:?}"
         ))),
     }
 }
 
+/// Connections this instance has served (shows the instance model).
+static CONNECTIONS: AtomicU32 = AtomicU32::new(0);
+
+/// Runs forever without calling the host: the CPU watchdog must stop it.
+fn spin() -> ! {
+    let mut x = 0u64;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+/// Allocates (and touches) memory without bound: the memory limit must
+/// stop it.
+fn alloc() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 1 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
 async fn handle(reader: StreamReader, writer: StreamWriter) -> Result<(), StreamError> {
+    CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     loop {
         let line = reader.readline().await?;
         let cmd = String::from_utf8_lossy(&line);

@@ -136,18 +136,30 @@ impl Runtime {
         let max_ticks = (self.limits.max_run_time.as_millis() / TICK.as_millis()).max(1) as u64;
         let ticks = self.ticks.clone();
         store.call_hook(move |mut ctx, hook| {
+            let state = ctx.data_mut();
+            if state.in_epoch_callback {
+                // Returning from our own watchdog, not from a host call.
+                if matches!(hook, CallHook::ReturningFromHost) {
+                    state.in_epoch_callback = false;
+                }
+                return Ok(());
+            }
             // Control moves to the guest: a new run slice starts.
             if matches!(hook, CallHook::CallingWasm | CallHook::ReturningFromHost) {
-                ctx.data_mut().slice_start = ticks.load(Ordering::Relaxed);
+                state.slice_start = ticks.load(Ordering::Relaxed);
             }
             Ok(())
         });
         let ticks = self.ticks.clone();
-        store.epoch_deadline_callback(move |ctx| {
-            let ran = ticks.load(Ordering::Relaxed).saturating_sub(ctx.data().slice_start);
+        store.epoch_deadline_callback(move |mut ctx| {
+            let state = ctx.data_mut();
+            let ran = ticks
+                .load(Ordering::Relaxed)
+                .saturating_sub(state.slice_start);
             if ran > max_ticks {
                 Ok(UpdateDeadline::Interrupt)
             } else {
+                state.in_epoch_callback = true;
                 Ok(UpdateDeadline::Yield(1))
             }
         });

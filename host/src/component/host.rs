@@ -240,7 +240,10 @@ impl HostStreamWriter for HostState {
 }
 
 impl<T: Send> HostServerWithStore<T> for Streams {
-    async fn wait_closed(accessor: &Accessor<T, Self>, this: Resource<Server>) -> wasmtime::Result<()> {
+    async fn wait_closed(
+        accessor: &Accessor<T, Self>,
+        this: Resource<Server>,
+    ) -> wasmtime::Result<()> {
         let server = lookup(accessor, &this, |s| s.handle())?;
         server.wait_closed().await;
         Ok(())

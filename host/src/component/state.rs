@@ -17,6 +17,9 @@ pub struct HostState {
     /// The epoch tick at which the guest last got control: the CPU
     /// watchdog interrupts it when it keeps it too long.
     pub(crate) slice_start: u64,
+    /// Set while the watchdog's own epoch callback runs, so that its
+    /// return to the guest does not count as a new run slice.
+    pub(crate) in_epoch_callback: bool,
 }
 
 impl HostState {
@@ -35,6 +38,7 @@ impl HostState {
             net,
             limits: StoreLimits::default(),
             slice_start: 0,
+            in_epoch_callback: false,
         }
     }
 

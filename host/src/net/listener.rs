@@ -204,7 +204,10 @@ impl ServerHandle {
     }
 
     fn clients(&self) -> Vec<WriterHandle> {
-        lock(&self.inner.clients).iter().filter_map(WeakWriter::upgrade).collect()
+        lock(&self.inner.clients)
+            .iter()
+            .filter_map(WeakWriter::upgrade)
+            .collect()
     }
 
     /// `close_clients()`: closes every accepted connection (flushing).

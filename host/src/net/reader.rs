@@ -16,11 +16,11 @@ use super::socket::Socket;
 use crate::streams::{ReadBuffer, ScanState, StreamError, StreamResult, validate_separators};
 use bytes::{BufMut, Bytes};
 use std::io;
-use std::time::Duration;
-use tokio::time::Instant;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
+use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// How much one socket read may add to the buffer.
 const READ_CHUNK: usize = 64 * 1024;
@@ -90,7 +90,11 @@ impl StreamReader {
     }
 
     /// A reader of a connected socket.
-    pub fn from_socket(socket: Arc<Socket>, limit: usize, config: &ReaderConfig) -> StreamResult<Self> {
+    pub fn from_socket(
+        socket: Arc<Socket>,
+        limit: usize,
+        config: &ReaderConfig,
+    ) -> StreamResult<Self> {
         Self::with_source(Source::Socket(socket), limit, config)
     }
 

@@ -339,4 +339,6 @@ fn find_first_end(haystack: &[u8], separators: &[&[u8]], from: usize) -> Option<
 }
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod tests;
