@@ -155,6 +155,8 @@ cases! {
     test_unhandled_exception,
     test_get_extra_info,
     test_write_eof_half_close,
+    test_server_close_clients_and_wait_closed,
+    test_server_abort_clients,
     gh_74116_concurrent_drains_then_disconnect,
     gh_75279_write_drain_loop_to_vanished_peer,
     gh_116279_never_draining_writer_is_bounded,

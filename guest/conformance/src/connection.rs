@@ -326,3 +326,38 @@ pub async fn test_write_eof_half_close() -> Outcome {
     server.close();
     Ok(())
 }
+
+/// asyncio 3.13's `Server.close_clients()` and 3.12's `wait_closed()`:
+/// closing the server and its clients ends the connections, and
+/// `wait_closed` then completes.
+pub async fn test_server_close_clients_and_wait_closed() -> Outcome {
+    let (server, port, mut held) = holding_server().await?;
+    let (reader, _writer) = open_connection("127.0.0.1", port).await?;
+    let _peer = take_held(&mut held).await?;
+    server.close();
+    server.close_clients();
+    check_bytes!(reader.read(-1).await?, b"");
+    server.wait_closed().await;
+    check!(!server.is_serving());
+    Ok(())
+}
+
+/// asyncio 3.13's `Server.abort_clients()`: the connections end at once,
+/// unsent data dropped.
+pub async fn test_server_abort_clients() -> Outcome {
+    let (server, port, mut held) = holding_server().await?;
+    let (reader, _writer) = open_connection("127.0.0.1", port).await?;
+    let (_peer_reader, peer_writer) = take_held(&mut held).await?;
+    peer_writer.write(b"never sent? maybe")?;
+    server.close();
+    server.abort_clients();
+    check_err!(peer_writer.write(b"more"), StreamError::Closed);
+    // The client sees the end of the connection (EOF or a reset).
+    let end = reader.read(-1).await;
+    check!(
+        matches!(&end, Ok(_) | Err(StreamError::ConnectionReset(_))),
+        "{end:?}"
+    );
+    server.wait_closed().await;
+    Ok(())
+}

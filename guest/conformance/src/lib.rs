@@ -93,6 +93,8 @@ cases! {
     connection::test_unhandled_exception,
     connection::test_get_extra_info,
     connection::test_write_eof_half_close,
+    connection::test_server_close_clients_and_wait_closed,
+    connection::test_server_abort_clients,
     regressions::gh_74116_concurrent_drains_then_disconnect,
     regressions::gh_75279_write_drain_loop_to_vanished_peer,
     regressions::gh_116279_never_draining_writer_is_bounded,
