@@ -154,6 +154,15 @@ pub struct InstanceArgs {
     /// pre-reserved slots.
     #[arg(long)]
     pub no_pooling_allocator: bool,
+
+    /// Where compiled components are cached, so a component is compiled once
+    /// (default: $XDG_CACHE_HOME/wasio or ~/.cache/wasio).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile components at every start instead of caching them.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl Default for InstanceArgs {
@@ -162,11 +171,26 @@ impl Default for InstanceArgs {
             max_memory: 64 * 1024 * 1024,
             max_run_time: 1.0,
             no_pooling_allocator: false,
+            cache_dir: None,
+            no_cache: false,
         }
     }
 }
 
 impl InstanceArgs {
+    /// The compilation cache directory, unless caching is off.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+            Some(base.join("wasio"))
+        })
+    }
+
     /// The limits these flags describe (no pool: `wasio run` has one
     /// instance).
     pub fn to_limits(&self) -> Result<InstanceLimits, String> {

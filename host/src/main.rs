@@ -45,7 +45,10 @@ fn main() -> ExitCode {
 async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
     let net = args.net.to_config().map_err(wasmtime::Error::msg)?;
     let limits = args.serve_limits().map_err(wasmtime::Error::msg)?;
-    let runtime = Runtime::with_limits(args.instance_limits().map_err(wasmtime::Error::msg)?)?;
+    let runtime = Runtime::with_options(
+        args.instance_limits().map_err(wasmtime::Error::msg)?,
+        args.instance.cache_dir().as_deref(),
+    )?;
     let (component, name) = match &args.component {
         Some(path) => (runtime.load_file(path)?, path.display().to_string()),
         None => (
@@ -104,7 +107,10 @@ async fn shutdown_signal() {
 
 async fn run_main(args: RunArgs) -> wasmtime::Result<ExitCode> {
     let mut net_args = args.net.clone();
-    let runtime = Runtime::with_limits(args.instance.to_limits().map_err(wasmtime::Error::msg)?)?;
+    let runtime = Runtime::with_options(
+        args.instance.to_limits().map_err(wasmtime::Error::msg)?,
+        args.instance.cache_dir().as_deref(),
+    )?;
     let (component, name) = match &args.component {
         Some(path) => (runtime.load_file(path)?, path.display().to_string()),
         None => {

@@ -17,8 +17,8 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::error::Context as _;
 use wasmtime::{
-    CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    StoreLimitsBuilder, UpdateDeadline,
+    Cache, CacheConfig, CallHook, Config, Engine, InstanceAllocationStrategy,
+    PoolingAllocationConfig, Store, StoreLimitsBuilder, UpdateDeadline,
 };
 
 /// How often the epoch advances: the CPU watchdog's resolution.
@@ -82,12 +82,34 @@ impl Runtime {
         Self::with_limits(InstanceLimits::default())
     }
 
-    /// An engine with the component model's async support, epoch
-    /// interruption and (with a pool size) the pooling allocator, and a
-    /// linker with WASI p2 (stdio, clocks, random, environment) and
-    /// `wasio:streams`.
+    /// A runtime with these limits and no compilation cache.
     pub fn with_limits(limits: InstanceLimits) -> wasmtime::Result<Self> {
+        Self::with_options(limits, None)
+    }
+
+    /// An engine with the component model's async support, epoch
+    /// interruption, (with a pool size) the pooling allocator and (with a
+    /// directory) wasmtime's compilation cache, so that a large component
+    /// (a Python one is about 20 MB) is compiled once, not at every start;
+    /// and a linker with WASI p2 (stdio, clocks, random, environment) and
+    /// `wasio:streams`.
+    pub fn with_options(
+        limits: InstanceLimits,
+        cache_dir: Option<&Path>,
+    ) -> wasmtime::Result<Self> {
         let mut config = Config::new();
+        if let Some(dir) = cache_dir {
+            let mut cache = CacheConfig::new();
+            cache.with_directory(dir);
+            match Cache::new(cache) {
+                Ok(cache) => {
+                    config.cache(Some(cache));
+                }
+                Err(err) => {
+                    tracing::warn!(dir = %dir.display(), "compilation cache disabled: {err}")
+                }
+            }
+        }
         config.wasm_component_model_async(true);
         config.epoch_interruption(true);
         if let Some(slots) = limits.pool_size {
