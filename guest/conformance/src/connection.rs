@@ -88,13 +88,18 @@ pub async fn test_open_unix_connection() -> Outcome {
 
 /// CPython injects `connection_lost(exc)`, which sets the exception on the
 /// connection's reader; the read then raises it.
-pub async fn test_open_connection_error() -> Outcome {
-    let (server, port) = serve(http).await?;
-    let (reader, writer) = open_connection("127.0.0.1", port).await?;
+async fn connection_lost_is_raised(reader: StreamReader, writer: StreamWriter) -> Outcome {
     let lost = StreamError::ConnectionReset("ZeroDivisionError()".into());
     reader.set_exception(lost.clone());
     check_err!(reader.read(-1).await, e if e == lost);
     writer.close();
+    Ok(())
+}
+
+pub async fn test_open_connection_error() -> Outcome {
+    let (server, port) = serve(http).await?;
+    let (reader, writer) = open_connection("127.0.0.1", port).await?;
+    connection_lost_is_raised(reader, writer).await?;
     server.close();
     Ok(())
 }
@@ -103,10 +108,7 @@ pub async fn test_open_unix_connection_error() -> Outcome {
     let path = socket_path("open_unix_connection_error")?;
     let server = start_unix_server(http, &path).await?;
     let (reader, writer) = open_unix_connection(&path).await?;
-    let lost = StreamError::ConnectionReset("ZeroDivisionError()".into());
-    reader.set_exception(lost.clone());
-    check_err!(reader.read(-1).await, e if e == lost);
-    writer.close();
+    connection_lost_is_raised(reader, writer).await?;
     server.close();
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::error::Context as _;
 use wasmtime::{
     Cache, CacheConfig, CallHook, Config, Engine, InstanceAllocationStrategy,
@@ -218,14 +218,23 @@ impl Runtime {
         })
     }
 
-    fn expect_world(&self, component: &Component, name: &str, want: World) -> wasmtime::Result<()> {
+    /// Checks that `component` implements `want` and links it.
+    fn link(
+        &self,
+        component: &Component,
+        name: &str,
+        want: World,
+    ) -> wasmtime::Result<InstancePre<HostState>> {
         match self.world_of(component) {
-            Some(w) if w == want => Ok(()),
+            Some(w) if w == want => {}
             Some(other) => wasmtime::bail!("{name} implements {other}, but this needs {want}"),
             None => wasmtime::bail!(
                 "{name} is not a wasio component: it exports neither `handle` nor `run` ({want} is needed)"
             ),
         }
+        self.linker
+            .instantiate_pre(component)
+            .with_context(|| format!("{name} imports something wasio does not provide"))
     }
 
     /// Links a handler component once, for fast instantiation per connection.
@@ -234,11 +243,7 @@ impl Runtime {
         component: &Component,
         name: &str,
     ) -> wasmtime::Result<HandlerPre<HostState>> {
-        self.expect_world(component, name, World::Handler)?;
-        let pre = self
-            .linker
-            .instantiate_pre(component)
-            .with_context(|| format!("{name} imports something wasio does not provide"))?;
+        let pre = self.link(component, name, World::Handler)?;
         HandlerPre::new(pre).with_context(|| format!("{name} does not match {}", World::Handler))
     }
 
@@ -248,11 +253,7 @@ impl Runtime {
         component: &Component,
         name: &str,
     ) -> wasmtime::Result<CommandPre<HostState>> {
-        self.expect_world(component, name, World::Command)?;
-        let pre = self
-            .linker
-            .instantiate_pre(component)
-            .with_context(|| format!("{name} imports something wasio does not provide"))?;
+        let pre = self.link(component, name, World::Command)?;
         CommandPre::new(pre).with_context(|| format!("{name} does not match {}", World::Command))
     }
 }
