@@ -78,6 +78,7 @@ fn main() {
         "echo_server",
         "echo_client",
         "echo_lines",
+        "echo_raw",
         "test_handler",
         "conformance",
     ] {
