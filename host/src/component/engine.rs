@@ -180,6 +180,11 @@ impl Runtime {
                 .saturating_sub(state.slice_start);
             if ran > max_ticks {
                 Ok(UpdateDeadline::Interrupt)
+            } else if ran == 0 {
+                // The deadline passed while the guest was waiting, not
+                // running: a fresh slice needs no yield (yielding here made
+                // every message pay a reschedule once waits exceed a tick).
+                Ok(UpdateDeadline::Continue(1))
             } else {
                 state.in_epoch_callback = true;
                 Ok(UpdateDeadline::Yield(1))
