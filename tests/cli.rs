@@ -14,6 +14,7 @@ const WASIO: &str = env!("CARGO_BIN_EXE_wasio");
 /// stdout lines after "Serving on", and the port.
 async fn serve(args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>, u16) {
     let mut child = Command::new(WASIO)
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .arg("serve")
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
@@ -37,6 +38,7 @@ async fn serve(args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>, u16) {
 
 async fn wasio(args: &[&str]) -> std::process::Output {
     let child = Command::new(WASIO)
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true)

@@ -137,6 +137,8 @@ impl Server {
     /// "Serving on".
     async fn start(component: Option<&Path>, flags: &[&str]) -> Server {
         let mut cmd = Command::new(WASIO);
+        // Compiled components are cached under target/, not in ~/.cache.
+        cmd.env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
         cmd.arg("serve");
         if let Some(c) = component {
             cmd.arg(c);
@@ -229,6 +231,8 @@ fn is_received_line(line: &str) -> bool {
 /// bundled Rust echo client without a component).
 async fn run_client(component: Option<&Path>, args: &[&str], port: u16) -> std::process::Output {
     let mut cmd = Command::new(WASIO);
+    // Compiled components are cached under target/, not in ~/.cache.
+    cmd.env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
     cmd.arg("run");
     if let Some(c) = component {
         cmd.arg(c);
@@ -315,6 +319,7 @@ async fn python_client_reports_errors_as_exceptions() {
     };
     let _slot = compile_slot().await;
     let out = Command::new(WASIO)
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .arg("run")
         .arg(&client)
         .args(["--", "hi", "127.0.0.1", "9"])
@@ -340,6 +345,7 @@ async fn the_python_streams_api_checks_pass() {
     };
     let _slot = compile_slot().await;
     let out = Command::new(WASIO)
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .arg("run")
         .arg(&check)
         .args([
