@@ -203,7 +203,9 @@ impl StreamReader {
     ) -> StreamResult<T> {
         lock(&self.inner.state).buffer.check_exception()?;
         let mut waiting = None;
-        let deadline = self.inner.read_timeout.map(|t| Instant::now() + t);
+        // Set when the operation first has to wait: reads served from the
+        // buffer never look at the clock.
+        let mut deadline = None;
         loop {
             {
                 let mut state = lock(&self.inner.state);
@@ -218,6 +220,7 @@ impl StreamReader {
                     }
                     state.waiting = true;
                     waiting = Some(Waiting(&self.inner));
+                    deadline = self.inner.read_timeout.map(|t| Instant::now() + t);
                 }
                 if let Source::Socket(socket) = &self.inner.source
                     && fill(socket, &mut state.buffer)
