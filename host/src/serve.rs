@@ -16,8 +16,9 @@
 
 use crate::component::bindings::HandlerPre;
 use crate::component::{HostState, Runtime};
-use crate::net::{self, Listener, NetConfig, Socket, StreamReader, StreamWriter};
-use crate::streams::StreamError;
+use crate::net::{
+    self, IdleGuard, IdleSweeper, Listener, NetConfig, Socket, StreamReader, StreamWriter,
+};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::future::Future;
@@ -103,7 +104,14 @@ struct Conn {
     peer: String,
     reader: StreamReader,
     writer: StreamWriter,
+    /// Held while the handler runs: its connection slot and idle watch.
+    hold: Hold,
+}
+
+/// What a connection holds until its handler ends.
+struct Hold {
     _permit: OwnedSemaphorePermit,
+    _idle: Option<IdleGuard>,
 }
 
 /// Accepts on every listener until `shutdown` resolves, then stops
@@ -122,6 +130,7 @@ pub async fn serve(
     drop(accepted_tx);
 
     let slots = Arc::new(Semaphore::new(service.limits.max_connections));
+    let idle = service.limits.idle_timeout.map(IdleSweeper::start);
     let pool = Pool::default();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -136,14 +145,16 @@ pub async fn serve(
                     continue;
                 };
                 let conn = match net::stream_pair(Arc::new(socket), service.limit, &service.net) {
-                    Ok((reader, writer)) => Conn { peer, reader, writer, _permit: permit },
+                    Ok((reader, writer)) => {
+                        let watch = idle.as_ref().map(|idle| idle.watch(peer.clone(), reader.clone(), writer.handle()));
+                        Conn { peer, reader, writer, hold: Hold { _permit: permit, _idle: watch } }
+                    }
                     Err(err) => {
                         tracing::warn!(%peer, error = %err, "cannot set up the connection");
                         continue;
                     }
                 };
                 tracing::debug!(peer = %conn.peer, "connection accepted");
-                watch_idle(&conn, service.limits.idle_timeout, &mut connections);
                 match service.model {
                     InstanceModel::PerConnection => {
                         connections.spawn(per_connection(service.clone(), conn));
@@ -196,30 +207,6 @@ async fn accept_loop(listener: Listener, accepted: mpsc::Sender<Socket>) {
     }
 }
 
-/// Closes the connection when it moves no byte for `idle`: the handler's
-/// pending read fails with `TimedOut` and the socket is shut down.
-fn watch_idle(conn: &Conn, idle: Option<Duration>, tasks: &mut JoinSet<()>) {
-    let Some(idle) = idle else { return };
-    let reader = conn.reader.clone();
-    let writer = conn.writer.handle();
-    let peer = conn.peer.clone();
-    tasks.spawn(async move {
-        loop {
-            let quiet = writer.idle_for();
-            if quiet >= idle {
-                break;
-            }
-            tokio::select! {
-                _ = writer.wait_closed() => return,
-                _ = tokio::time::sleep(idle - quiet) => {}
-            }
-        }
-        tracing::info!(%peer, ?idle, "idle timeout: closing the connection");
-        reader.set_exception(StreamError::TimedOut("idle timeout".into()));
-        writer.abort();
-    });
-}
-
 /// The per-connection model: a fresh instance, dropped with the connection.
 async fn per_connection(service: Arc<Service>, conn: Conn) {
     let peer = conn.peer.clone();
@@ -236,7 +223,7 @@ async fn run_instance(service: &Service, conn: Conn) -> wasmtime::Result<()> {
     let reader = store.data_mut().table().push(conn.reader)?;
     let writer = store.data_mut().table().push(conn.writer)?;
     let handler = service.handler.instantiate_async(&mut store).await?;
-    let _permit = conn._permit;
+    let _hold = conn.hold;
     store
         .run_concurrent(async move |accessor| handler.call_handle(accessor, reader, writer).await)
         .await??;
@@ -329,7 +316,7 @@ async fn pooled_instance(
                 tokio::select! {
                     conn = conns.recv(), if open => {
                         let Some(conn) = conn else { open = false; continue };
-                        let Conn { peer, reader, writer, _permit } = conn;
+                        let Conn { peer, reader, writer, hold } = conn;
                         let resources = accessor.with(|mut access| -> wasmtime::Result<_> {
                             let table = access.get().table();
                             Ok((table.push(reader)?, table.push(writer)?))
@@ -339,7 +326,7 @@ async fn pooled_instance(
                         let handler = &handler;
                         calls.push(async move {
                             let result = handler.call_handle(accessor, reader, writer).await;
-                            drop(_permit);
+                            drop(hold);
                             (peer, result)
                         });
                     }

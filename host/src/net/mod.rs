@@ -7,10 +7,12 @@
 //! - [`writer`]: [`StreamWriter`], a [`WriteFlow`](crate::streams::WriteFlow)
 //!   flushed by a Tokio task, with `drain`, `write_eof`, `close`.
 //! - [`listener`]: listening sockets and the [`Server`] handle.
+//! - [`idle`]: the idle timeout, one sweeper for all connections.
 //! - [`connect`]: `open_connection` and `open_unix_connection`.
 //! - [`policy`]: the sandbox's allow-list of addresses.
 
 pub mod connect;
+pub mod idle;
 pub mod listener;
 pub mod policy;
 pub mod reader;
@@ -18,6 +20,7 @@ pub mod socket;
 pub mod writer;
 
 pub use connect::{open_connection, open_unix_connection};
+pub use idle::{IdleGuard, IdleSweeper};
 pub use listener::{Listener, Server};
 pub use policy::{Endpoint, Policy};
 pub use reader::{ReaderConfig, StreamReader};
