@@ -1,6 +1,7 @@
 //! The `wasio` command line.
 
 use crate::component::engine::InstanceLimits;
+use crate::net::listener::SERVE_BACKLOG;
 use crate::net::{Endpoint, NetConfig, Policy, ReaderConfig, WriterConfig};
 use crate::serve::{InstanceModel, ServeLimits};
 use crate::streams::DEFAULT_LIMIT;
@@ -43,6 +44,13 @@ pub struct ServeArgs {
     /// listen on several. Default: 127.0.0.1:8888.
     #[arg(long, value_name = "ADDR")]
     pub listen: Vec<Endpoint>,
+
+    /// The listen backlog: connections the kernel queues before they are
+    /// accepted. A burst beyond it has SYNs dropped and retried a second
+    /// later (asyncio's default is 100; capped by net.core.somaxconn).
+    #[arg(long, value_name = "N", default_value_t = SERVE_BACKLOG,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub backlog: u32,
 
     /// The reader limit of each connection in bytes (asyncio's `limit`:
     /// the longest line `readline` accepts).
@@ -291,6 +299,7 @@ impl Default for ServeArgs {
         Self {
             component: None,
             listen: Vec::new(),
+            backlog: SERVE_BACKLOG,
             limit: DEFAULT_LIMIT as u32,
             instance_model: Model::PerConnection,
             pool_concurrency: 100,

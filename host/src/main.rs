@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use wasio::cli::{Cli, Command, RunArgs, ServeArgs};
 use wasio::component::Runtime;
-use wasio::net::listener::DEFAULT_BACKLOG;
 use wasio::net::{Endpoint, Listener};
 use wasio::serve::Service;
 use wasio::{bundled, run, serve};
@@ -85,11 +84,11 @@ async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
             Endpoint::Inet {
                 host,
                 port: Some(port),
-            } => Listener::bind_tcp_host(host, *port, DEFAULT_BACKLOG).await,
+            } => Listener::bind_tcp_host(host, *port, args.backlog).await,
             Endpoint::Inet { port: None, .. } => {
                 wasmtime::bail!("--listen {endpoint}: give a port (0 picks a free one)")
             }
-            Endpoint::Unix(path) => Listener::bind_unix(path, DEFAULT_BACKLOG),
+            Endpoint::Unix(path) => Listener::bind_unix(path, args.backlog),
         }
         .with_context(|| format!("cannot listen on {endpoint}"))?;
         if let Some(addr) = listener.local_addr() {

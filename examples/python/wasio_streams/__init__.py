@@ -300,7 +300,13 @@ class StreamWriter:
         await _call(self._w.wait_closed())
 
     async def drain(self):
-        await _call(self._w.drain())
+        # The host answers at once when there is no need to wait, which
+        # saves an async call per write.
+        ready = self._w.try_drain()
+        if ready is None:
+            await _call(self._w.drain())
+        elif isinstance(ready, _Err):
+            raise _exception(ready.value)
 
     def get_extra_info(self, name, default=None):
         if name in ("peername", "sockname"):

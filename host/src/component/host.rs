@@ -189,6 +189,14 @@ impl HostStreamWriter for HostState {
         translate(self.table.get(&this)?.writelines(chunks))
     }
 
+    fn try_drain(
+        &mut self,
+        this: Resource<StreamWriter>,
+    ) -> wasmtime::Result<Option<Result<(), wit::Error>>> {
+        let result = self.table.get(&this)?.try_drain();
+        Ok(result.map(|r| r.map_err(wit::Error::from)))
+    }
+
     fn can_write_eof(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<bool> {
         Ok(self.table.get(&this)?.can_write_eof())
     }

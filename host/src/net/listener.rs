@@ -10,8 +10,12 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixSocket};
 use tokio::sync::Notify;
 
-/// asyncio's default listen backlog.
+/// asyncio's default listen backlog (guests' `start-server`).
 pub const DEFAULT_BACKLOG: u32 = 100;
+
+/// `wasio serve`'s default listen backlog (Tokio's): a cold server, whose
+/// first instances take longer, must not drop a burst of connects.
+pub const SERVE_BACKLOG: u32 = 1024;
 
 /// A listening TCP or Unix socket.
 #[derive(Debug)]

@@ -13,6 +13,7 @@ use crate::streams::{StreamError, StreamResult, WriteFlow};
 use bytes::Bytes;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
 use std::time::Duration;
@@ -78,7 +79,15 @@ struct Inner {
     close_grace: Duration,
     peer: Option<Address>,
     local: Option<Address>,
+    /// `try_drain` calls answered at once since the last `drain`: every
+    /// [`SYNC_DRAINS_PER_YIELD`]th is refused so that a write loop still
+    /// goes through `drain` and yields now and then.
+    sync_drains: AtomicU32,
 }
+
+/// How many drains in a row may complete without going through the
+/// async `drain` (which spends Tokio's cooperative budget).
+const SYNC_DRAINS_PER_YIELD: u32 = 32;
 
 impl StreamWriter {
     /// A writer for `socket`; spawns its pump on the current Tokio runtime.
@@ -91,6 +100,7 @@ impl StreamWriter {
             work: Notify::new(),
             changed: Notify::new(),
             close_grace: config.close_grace,
+            sync_drains: AtomicU32::new(0),
         });
         tokio::spawn(pump(inner.clone()));
         Self {
@@ -157,12 +167,30 @@ impl WriterHandle {
     /// until it falls to the low-water mark. Fails once the connection is
     /// lost or closed.
     pub async fn drain(&self) -> StreamResult<()> {
+        self.inner.sync_drains.store(0, Ordering::Relaxed);
         // A guest looping on write + drain never waits while the kernel
         // takes its bytes; spend Tokio's cooperative budget so that such a
         // loop still lets other tasks (this writer's pump, other
         // connections) run, as asyncio's drain yields to the event loop.
         tokio::task::consume_budget().await;
         self.wait_for(|flow| flow.poll_drain()).await
+    }
+
+    /// `drain()` when it would not wait: `Some` with its result when the
+    /// buffer is at or below the high-water mark (or the stream failed),
+    /// `None` when [`drain`](Self::drain) has to be called, which is when
+    /// it would wait, and every [`SYNC_DRAINS_PER_YIELD`]th time in a row
+    /// (so that a loop of writes and drains still yields to other tasks).
+    /// A guest calls this first to save an async call on the fast path.
+    pub fn try_drain(&self) -> Option<StreamResult<()>> {
+        let n = self.inner.sync_drains.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= SYNC_DRAINS_PER_YIELD {
+            return None;
+        }
+        match lock(&self.inner.flow).poll_drain() {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
+        }
     }
 
     /// `can_write_eof()`: sockets support half-close.
