@@ -46,18 +46,24 @@ log() { printf '%s [bench] %s\n' "$(date +%T)" "$*" >&2; }
 # --- build -----------------------------------------------------------------
 log "building wasio and wasio-bench (release)"
 cargo build --release -p wasio -p wasio-bench
+# The instantiation benchmark (host/benches/instantiate.rs): the same
+# release build, found through cargo's JSON messages.
+INSTANTIATE=$(cargo bench -p wasio --bench instantiate --no-run --message-format=json 2>/dev/null \
+  | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
 WASIO=target/release/wasio
 BENCH=target/release/wasio-bench
 GUEST=target/guest/wasm32-wasip2/release
-for f in "$WASIO" "$BENCH" "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm"; do
+for f in "$WASIO" "$BENCH" "$INSTANTIATE" "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm"; do
   [[ -e $f ]] || { log "missing $f after the build"; exit 1; }
 done
 # Copies, so that a concurrent cargo build in this tree cannot replace the
 # binaries halfway through the runs.
 mkdir -p "$WORK/bin"
 cp "$WASIO" "$BENCH" "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm" "$WORK/bin/"
+cp "$INSTANTIATE" "$WORK/bin/instantiate"
 WASIO=$WORK/bin/wasio
 BENCH=$WORK/bin/wasio-bench
+INSTANTIATE=$WORK/bin/instantiate
 GUEST=$WORK/bin
 
 if [[ $REPORT_ONLY == 1 ]]; then
@@ -235,6 +241,13 @@ measure() {
       run_one "$rep" connect "$server"
     done
   done
+
+  # --- instantiation time per connection ------------------------------------
+  for rep in $(seq "$REPS"); do
+    taskset -c "$SERVER_CPU" "$INSTANTIATE" 20000 "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm" \
+      | sed "s/^{/{\"rep\":\"$rep\",/" >>"$RESULTS"
+  done
+  log "instantiation: $(grep '"mode":"instantiate"' "$RESULTS" | tail -n2 | cut -c1-160 | tr '\n' ' ')"
 
   # --- idle connections: memory per connection -------------------------------
   for server in wasio-raw wasio-lines tokio; do

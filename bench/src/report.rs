@@ -221,6 +221,7 @@ pub fn markdown(records: &[Value]) -> String {
     sweep_table(&mut out, records);
     spread_table(&mut out, records);
     connect_rate_table(&mut out, records);
+    instantiate_table(&mut out, records);
     idle_table(&mut out, records);
     error_list(&mut out, records);
     out
@@ -262,6 +263,14 @@ pub fn shortfalls(records: &[Value]) -> String {
             let _ = writeln!(
                 out,
                 "- New connections: wasio `{name}` accepts {rate:.0}/s (target ≥ 20,000/s)."
+            );
+        }
+    }
+    for c in INSTANTIATED {
+        if let Some(p50) = instantiation(records, c, "p50_us").filter(|&p| p > 5.0) {
+            let _ = writeln!(
+                out,
+                "- Instantiation: `{c}` takes {p50:.1} µs at p50 (target ≤ 5 µs)."
             );
         }
     }
@@ -531,6 +540,52 @@ fn connect_rate_table(out: &mut String, records: &[Value]) {
                 v("p50_us").unwrap_or(f64::NAN),
                 v("p99_us").unwrap_or(f64::NAN),
                 errors_in(records, s.id, "connect"),
+            );
+        }
+    }
+    let _ = writeln!(out);
+}
+
+/// The median over repetitions of `key` in the instantiation records of
+/// one component.
+fn instantiation(records: &[Value], component: &str, key: &str) -> Option<f64> {
+    let v: Vec<f64> = records
+        .iter()
+        .filter(|r| tag(r, "mode") == Some("instantiate") && tag(r, "component") == Some(component))
+        .filter_map(|r| num(r, key))
+        .collect();
+    median(&v)
+}
+
+const INSTANTIATED: [&str; 2] = ["echo_raw.wasm", "echo_lines.wasm"];
+
+fn instantiate_table(out: &mut String, records: &[Value]) {
+    if !INSTANTIATED
+        .iter()
+        .any(|c| instantiation(records, c, "p50_us").is_some())
+    {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Instantiation per connection (new store + `instantiate_async`, pooling allocator; µs, medians of the repetitions' percentiles)\n"
+    );
+    header(
+        out,
+        "handler",
+        &["p50", "p99", "mean", "store drop p50", "store drop p99"],
+    );
+    for c in INSTANTIATED {
+        let v = |k| instantiation(records, c, k).map_or("n/a".into(), |x| format!("{x:.1}"));
+        if instantiation(records, c, "p50_us").is_some() {
+            let _ = writeln!(
+                out,
+                "| `{c}` | {} | {} | {} | {} | {} |",
+                v("p50_us"),
+                v("p99_us"),
+                v("mean_us"),
+                v("teardown_p50_us"),
+                v("teardown_p99_us"),
             );
         }
     }
