@@ -183,6 +183,12 @@ impl ReadBuffer {
 
     fn take(&mut self, n: usize) -> Bytes {
         self.consumed += n as u64;
+        if n == self.buf.len() {
+            // Hand over the whole allocation rather than a view into it:
+            // the caller can then turn it into a `Vec` without a copy (the
+            // next fill allocates anew).
+            return std::mem::take(&mut self.buf).freeze();
+        }
         self.buf.split_to(n).freeze()
     }
 
