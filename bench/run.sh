@@ -361,7 +361,7 @@ EOF
     uvloop.
 - The load generator \`wasio-bench load\` is pinned with \`taskset -c $LOAD_CPU\`
   (one Tokio worker). It opens all connections first (64 connects in flight,
-  under every server's listen backlog of 100), then all start together;
+  under the smallest listen backlog, asyncio's 100), then all start together;
   ${WARMUP} s of warm-up are not counted, then ${DURATION} s are measured.
   - pingpong: each connection sends a 64-byte message and waits for all 64
     bytes of the echo before the next; for the \`echo_lines\` handler the
@@ -380,6 +380,12 @@ EOF
   connecting, sending one 64-byte line, half-closing and reading the echo to
   the server's close, over and over; latency is connect to close (for wasio
   it includes instantiating the handler).
+- Instantiation: \`host/benches/instantiate.rs\` (pinned like the servers)
+  times 20,000 instantiations of each handler after 2,000 uncounted, as
+  \`wasio serve\` does per connection with its default engine settings (new
+  store with its WASI context, limits and watchdog, then
+  \`instantiate_async\` from the pre-linked component), and separately the
+  store's drop (which returns the pool slot); once per repetition.
 - Idle connections: \`wasio-bench hold\` opens ${IDLE_CONNS} connections (one
   exchange each, so each is accepted and, for wasio, instantiated) and holds
   them; the server's VmRSS is read before and with them open.
