@@ -186,6 +186,40 @@ async fn drain_waits_while_the_peer_does_not_read_and_resumes_when_it_does() {
 }
 
 #[tokio::test]
+async fn try_drain_answers_at_once_only_when_drain_would_not_wait() {
+    let (writer, _peer_never_reads) = writer_pair(&WriterConfig::default()).await;
+    writer.write(Bytes::from_static(b"hello")).unwrap();
+    assert_eq!(
+        writer.try_drain(),
+        Some(Ok(())),
+        "below the high-water mark"
+    );
+    // A loop of writes and drains is sent through `drain` now and then, so
+    // that it spends Tokio's budget: after 32 answers in a row, none until
+    // `drain` is called.
+    let answered = 1
+        + (0..100)
+            .take_while(|_| writer.try_drain().is_some())
+            .count();
+    assert_eq!(answered, 32);
+    assert_eq!(writer.try_drain(), None);
+    deadline(writer.drain()).await.expect("drain completes");
+    assert_eq!(writer.try_drain(), Some(Ok(())), "drain starts a new count");
+    // Above the high-water mark drain would wait, so try_drain refuses.
+    let chunk = Bytes::from(vec![7u8; 64 * 1024]);
+    let mut written = 0usize;
+    while writer.write_buffer_size() <= 64 * 1024 {
+        writer.write(chunk.clone()).expect("write below the cap");
+        written += chunk.len();
+        assert!(written < 256 * 1024 * 1024, "the socket never filled up");
+    }
+    assert_eq!(writer.try_drain(), None);
+    // Once the connection is gone, drain's answer is its error, at once.
+    writer.abort();
+    assert!(matches!(writer.try_drain(), Some(Err(_))));
+}
+
+#[tokio::test]
 async fn the_write_buffer_cap_refuses_writes_instead_of_growing() {
     let config = WriterConfig {
         buffer_cap: 256 * 1024,

@@ -21,6 +21,13 @@
 //! Coroutines are `async fn`s; exceptions are [`StreamError`] values
 //! (with [`IncompleteReadError`] and [`LimitOverrunError`] carrying
 //! asyncio's `partial`/`expected` and `consumed`).
+//!
+//! Feature `inter-task-wakeup`: needed when a Rust waker in one
+//! component-model task wakes a future in another, e.g. when the
+//! connections of a pooled instance (each its own `handle` call) share a
+//! channel. Tasks spawned with [`create_task`] inside one handler do not
+//! need it. It costs two host calls every time a task goes to sleep, so it
+//! is off by default.
 
 // Lets the generated `with:` paths below name this crate absolutely.
 extern crate self as wasio_guest;

@@ -79,14 +79,14 @@ struct Inner {
     close_grace: Duration,
     peer: Option<Address>,
     local: Option<Address>,
-    /// `try_drain` calls answered at once since the last `drain`: every
-    /// [`SYNC_DRAINS_PER_YIELD`]th is refused so that a write loop still
-    /// goes through `drain` and yields now and then.
+    /// `try_drain` calls since the last `drain`: past
+    /// [`SYNC_DRAINS_PER_YIELD`] they are refused, so that a write loop
+    /// still goes through `drain` (and yields) now and then.
     sync_drains: AtomicU32,
 }
 
-/// How many drains in a row may complete without going through the
-/// async `drain` (which spends Tokio's cooperative budget).
+/// How many times in a row `try_drain` may answer at once before the
+/// async `drain` (which spends Tokio's cooperative budget) must be called.
 const SYNC_DRAINS_PER_YIELD: u32 = 32;
 
 impl StreamWriter {
@@ -179,12 +179,13 @@ impl WriterHandle {
     /// `drain()` when it would not wait: `Some` with its result when the
     /// buffer is at or below the high-water mark (or the stream failed),
     /// `None` when [`drain`](Self::drain) has to be called, which is when
-    /// it would wait, and every [`SYNC_DRAINS_PER_YIELD`]th time in a row
-    /// (so that a loop of writes and drains still yields to other tasks).
+    /// it would wait, and after [`SYNC_DRAINS_PER_YIELD`] answers without a
+    /// `drain` in between (so that a loop of writes and drains still yields
+    /// to other tasks).
     /// A guest calls this first to save an async call on the fast path.
     pub fn try_drain(&self) -> Option<StreamResult<()>> {
         let n = self.inner.sync_drains.fetch_add(1, Ordering::Relaxed) + 1;
-        if n >= SYNC_DRAINS_PER_YIELD {
+        if n > SYNC_DRAINS_PER_YIELD {
             return None;
         }
         match lock(&self.inner.flow).poll_drain() {
