@@ -156,17 +156,24 @@ async fn is_pending<F: std::future::Future>(fut: F) -> bool {
     tokio::time::timeout(Duration::ZERO, fut).await.is_err()
 }
 
-#[tokio::test]
-async fn drain_waits_while_the_peer_does_not_read_and_resumes_when_it_does() {
-    let (writer, mut peer) = writer_pair(&WriterConfig::default()).await;
+/// Writes until the kernel's buffers are full and the writer's buffer is
+/// past the default high-water mark (the peer must not be reading).
+/// Returns the bytes written.
+fn fill_past_high_water(writer: &StreamWriter) -> usize {
     let chunk = Bytes::from(vec![7u8; 64 * 1024]);
     let mut written = 0usize;
-    // Fill the kernel's buffers, then pass the high-water mark.
     while writer.write_buffer_size() <= 64 * 1024 {
         writer.write(chunk.clone()).expect("write below the cap");
         written += chunk.len();
         assert!(written < 256 * 1024 * 1024, "the socket never filled up");
     }
+    written
+}
+
+#[tokio::test]
+async fn drain_waits_while_the_peer_does_not_read_and_resumes_when_it_does() {
+    let (writer, mut peer) = writer_pair(&WriterConfig::default()).await;
+    let written = fill_past_high_water(&writer);
     assert!(
         is_pending(writer.drain()).await,
         "drain must wait above the high-water mark"
@@ -206,13 +213,7 @@ async fn try_drain_answers_at_once_only_when_drain_would_not_wait() {
     deadline(writer.drain()).await.expect("drain completes");
     assert_eq!(writer.try_drain(), Some(Ok(())), "drain starts a new count");
     // Above the high-water mark drain would wait, so try_drain refuses.
-    let chunk = Bytes::from(vec![7u8; 64 * 1024]);
-    let mut written = 0usize;
-    while writer.write_buffer_size() <= 64 * 1024 {
-        writer.write(chunk.clone()).expect("write below the cap");
-        written += chunk.len();
-        assert!(written < 256 * 1024 * 1024, "the socket never filled up");
-    }
+    fill_past_high_water(&writer);
     assert_eq!(writer.try_drain(), None);
     // Once the connection is gone, drain's answer is its error, at once.
     writer.abort();
