@@ -26,6 +26,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=WASIO_SKIP_TARGET_INSTALL");
 
     ensure_target();
+    check_every_component_is_built(&guest);
 
     // Two builds, because cargo unifies a dependency's features over one
     // build: the components wasio ships and benchmarks, without wit-bindgen's
@@ -51,6 +52,20 @@ fn main() {
 const PRODUCT: &[&str] = &["echo-server", "echo-client", "echo-lines", "echo-raw"];
 /// The components only the tests use.
 const TESTS: &[&str] = &["test-handler", "conformance"];
+
+/// Panics when a guest directory (a member crate other than the library)
+/// is in neither list, which would leave it unbuilt without a word.
+fn check_every_component_is_built(guest: &Path) {
+    let entries =
+        std::fs::read_dir(guest).unwrap_or_else(|e| panic!("cannot list {}: {e}", guest.display()));
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_crate = entry.path().join("Cargo.toml").is_file();
+        if is_crate && name != "wasio-guest" && !PRODUCT.iter().chain(TESTS).any(|p| *p == name) {
+            panic!("guest/{name} is in neither PRODUCT nor TESTS in host/build.rs: add it to one");
+        }
+    }
+}
 
 /// Builds `packages` of the guest workspace for wasm32-wasip2 in release.
 fn build_guests(guest: &Path, target_dir: &Path, packages: &[&str]) {

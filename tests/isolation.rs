@@ -154,6 +154,36 @@ async fn a_thousand_slowloris_connections_are_closed_by_the_idle_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_kept_after_its_handler_returned_is_still_closed_when_idle() {
+    // In a pooled instance a guest task may keep a connection after
+    // `handle` has returned; the idle timeout must still apply (no read
+    // timeout here, so nothing else would close it).
+    let net = NetConfig {
+        reader: ReaderConfig {
+            read_timeout: None,
+            ..ReaderConfig::default()
+        },
+        ..NetConfig::default()
+    };
+    let server = server("test_handler", 1024, net, |s| {
+        s.model = InstanceModel::Pooled {
+            concurrency: 10,
+            reuse: 100,
+        };
+        s.limits.idle_timeout = Some(Duration::from_millis(500));
+    });
+    let mut kept = Driver::connect(&server).await;
+    kept.send(b"detach\n").await;
+    let start = std::time::Instant::now();
+    until_closed(&mut kept.stream).await;
+    assert!(
+        start.elapsed() >= Duration::from_millis(400),
+        "closed after {:?}, before the idle timeout",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trickling_client_hits_the_read_timeout() {
     let net = NetConfig {
         reader: ReaderConfig {

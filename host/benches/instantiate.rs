@@ -14,7 +14,7 @@
 //! ```
 //!
 //! The defaults: 20,000 iterations (after 2,000 uncounted) of the echo_raw
-//! and echo_lines guests under `target/guest`.
+//! and echo_lines guests that the build made.
 
 use hdrhistogram::Histogram;
 use std::path::PathBuf;
@@ -36,8 +36,7 @@ fn main() -> wasmtime::Result<()> {
     };
     let mut components: Vec<PathBuf> = args.map(PathBuf::from).collect();
     if components.is_empty() {
-        let dir =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guest/wasm32-wasip2/release");
+        let dir = PathBuf::from(wasio::bundled::GUEST_DIR);
         components = vec![dir.join("echo_raw.wasm"), dir.join("echo_lines.wasm")];
     }
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -79,7 +79,8 @@ pub struct ServeArgs {
     pub max_connections: u32,
 
     /// Close a connection that moves no byte in either direction for this
-    /// many seconds (0: never).
+    /// many seconds (0: never). Checked every eighth of it (at most every
+    /// second), so the close may come up to that much later.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     pub idle_timeout: f64,
 

@@ -42,6 +42,8 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(Ok(code)) => code,
+        // A panic exits as it would have on this thread (code 101).
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(join) => {
             eprintln!("wasio: error: the command's task failed: {join}");
             ExitCode::FAILURE

@@ -48,7 +48,8 @@ pub enum InstanceModel {
 pub struct ServeLimits {
     /// Open connections at most; more are closed at once.
     pub max_connections: usize,
-    /// A connection that moves no byte for this long is closed.
+    /// A connection that moves no byte for this long is closed (checked
+    /// every eighth of it, at most every second, so up to that much later).
     pub idle_timeout: Option<Duration>,
     /// On shutdown, how long running handlers may take to finish.
     pub shutdown_grace: Duration,
@@ -104,11 +105,11 @@ struct Conn {
     peer: String,
     reader: StreamReader,
     writer: StreamWriter,
-    /// Held while the handler runs: its connection slot and idle watch.
-    hold: Hold,
 }
 
-/// What a connection holds until its handler ends.
+/// What an open connection holds, attached to its writer so that it lasts
+/// until the connection is closed, even when a (pooled) guest keeps the
+/// connection after its handler returned.
 struct Hold {
     _permit: OwnedSemaphorePermit,
     _idle: Option<IdleGuard>,
@@ -146,8 +147,9 @@ pub async fn serve(
                 };
                 let conn = match net::stream_pair(Arc::new(socket), service.limit, &service.net) {
                     Ok((reader, writer)) => {
-                        let watch = idle.as_ref().map(|idle| idle.watch(peer.clone(), reader.clone(), writer.handle()));
-                        Conn { peer, reader, writer, hold: Hold { _permit: permit, _idle: watch } }
+                        let watch = idle.as_ref().map(|idle| idle.watch(&peer, reader.downgrade(), writer.downgrade()));
+                        writer.attach(Hold { _permit: permit, _idle: watch });
+                        Conn { peer, reader, writer }
                     }
                     Err(err) => {
                         tracing::warn!(%peer, error = %err, "cannot set up the connection");
@@ -223,7 +225,6 @@ async fn run_instance(service: &Service, conn: Conn) -> wasmtime::Result<()> {
     let reader = store.data_mut().table().push(conn.reader)?;
     let writer = store.data_mut().table().push(conn.writer)?;
     let handler = service.handler.instantiate_async(&mut store).await?;
-    let _hold = conn.hold;
     store
         .run_concurrent(async move |accessor| handler.call_handle(accessor, reader, writer).await)
         .await??;
@@ -316,7 +317,7 @@ async fn pooled_instance(
                 tokio::select! {
                     conn = conns.recv(), if open => {
                         let Some(conn) = conn else { open = false; continue };
-                        let Conn { peer, reader, writer, hold } = conn;
+                        let Conn { peer, reader, writer } = conn;
                         let resources = accessor.with(|mut access| -> wasmtime::Result<_> {
                             let table = access.get().table();
                             Ok((table.push(reader)?, table.push(writer)?))
@@ -326,7 +327,6 @@ async fn pooled_instance(
                         let handler = &handler;
                         calls.push(async move {
                             let result = handler.call_handle(accessor, reader, writer).await;
-                            drop(hold);
                             (peer, result)
                         });
                     }

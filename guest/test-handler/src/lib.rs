@@ -13,7 +13,8 @@
 //! write buffer seen), `connect HOST PORT`, `eof-probe` (at-eof, read(-1), at-eof),
 //! `concurrent-reads`, `count` (connections this instance served), and the
 //! misbehaviours `panic`, `spin` (loop forever), `alloc` (allocate without
-//! bound); `quit`. EOF ends it.
+//! bound); `detach` (return from `handle` at once, leaving a task that
+//! keeps the connection and waits for the peer); `quit`. EOF ends it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use wasio_guest::{StreamError, StreamReader, StreamWriter, open_connection};
@@ -155,6 +156,14 @@ async fn handle(reader: StreamReader, writer: StreamWriter) -> Result<(), Stream
         let cmd = cmd.trim_end();
         if line.is_empty() || cmd == "quit" {
             break;
+        }
+        if cmd == "detach" {
+            // Execution after returning: the connection outlives the call.
+            drop(wasio_guest::create_task(async move {
+                let _ = reader.read(-1).await;
+                writer.close();
+            }));
+            return Ok(());
         }
         let result = run(&reader, &writer, cmd).await;
         if cmd == "write-eof" && result.is_ok() {

@@ -3,13 +3,20 @@
 //!
 //! A watcher task and a timer per connection cost about as much as a
 //! short connection's whole exchange, so connections are kept in one
-//! table instead, and a single task looks at all of them a few times per
-//! timeout. A connection is therefore closed between `timeout` and
-//! `timeout + timeout / 8` (at most one second late) after its last byte.
+//! table instead, and a single task looks at all of them every
+//! [sweep period](sweep_period) (an eighth of the timeout, between 10 ms
+//! and 1 s). A connection is therefore closed up to one period after the
+//! timeout has passed since its last byte.
+//!
+//! The table holds weak references, so it never keeps a connection open;
+//! the [`IdleGuard`] that removes a connection's entry is meant to be
+//! [attached](super::writer::WriterHandle::attach) to its writer, so the
+//! watch lasts exactly as long as the connection, even when a guest keeps
+//! it after its handler returned.
 
 use super::lock;
-use super::reader::StreamReader;
-use super::writer::WriterHandle;
+use super::reader::WeakReader;
+use super::writer::WeakWriter;
 use crate::streams::StreamError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -32,14 +39,14 @@ struct Table {
 }
 
 /// What closing an idle connection needs.
+#[derive(Clone)]
 struct Watched {
-    peer: String,
-    reader: StreamReader,
-    writer: WriterHandle,
+    peer: Arc<str>,
+    reader: WeakReader,
+    writer: WeakWriter,
 }
 
-/// Keeps a connection under watch; dropping it (when the connection's
-/// handler ends) stops watching.
+/// Keeps a connection under watch; dropping it stops watching.
 #[must_use = "the connection is watched only while the guard lives"]
 pub struct IdleGuard {
     shared: Arc<Shared>,
@@ -61,14 +68,14 @@ impl IdleSweeper {
     /// Watches a connection until the returned guard is dropped: when it
     /// is idle for the timeout, its pending read fails with
     /// [`StreamError::TimedOut`] and the socket is shut down.
-    pub fn watch(&self, peer: String, reader: StreamReader, writer: WriterHandle) -> IdleGuard {
+    pub fn watch(&self, peer: &str, reader: WeakReader, writer: WeakWriter) -> IdleGuard {
         let mut table = lock(&self.shared.table);
         let key = table.next_key;
         table.next_key += 1;
         table.watched.insert(
             key,
             Watched {
-                peer,
+                peer: peer.into(),
                 reader,
                 writer,
             },
@@ -88,7 +95,7 @@ impl Drop for IdleGuard {
 
 /// How often the table is scanned: an eighth of the timeout, within 10 ms
 /// and 1 s.
-fn sweep_period(timeout: Duration) -> Duration {
+pub fn sweep_period(timeout: Duration) -> Duration {
     (timeout / 8).clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
@@ -100,24 +107,22 @@ async fn sweep(shared: Weak<Shared>, period: Duration) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        // Take the idle ones out under the lock; close them outside it.
-        let idle: Vec<Watched> = {
-            let mut table = lock(&shared.table);
-            let keys: Vec<u64> = table
-                .watched
-                .iter()
-                .filter(|(_, w)| !w.writer.is_closed() && w.writer.idle_for() >= shared.timeout)
-                .map(|(key, _)| *key)
-                .collect();
-            keys.iter()
-                .filter_map(|key| table.watched.remove(key))
-                .collect()
-        };
-        for w in idle {
+        // Look at a copy, outside the lock: the writer handles upgraded
+        // here may be the last ones, and dropping a writer drops its guard,
+        // which takes the lock.
+        let watched: Vec<Watched> = lock(&shared.table).watched.values().cloned().collect();
+        for w in watched {
+            let Some(writer) = w.writer.upgrade() else {
+                continue;
+            };
+            if writer.is_closed() || writer.idle_for() < shared.timeout {
+                continue;
+            }
             tracing::info!(peer = %w.peer, idle = ?shared.timeout, "idle timeout: closing the connection");
-            w.reader
-                .set_exception(StreamError::TimedOut("idle timeout".into()));
-            w.writer.abort();
+            if let Some(reader) = w.reader.upgrade() {
+                reader.set_exception(StreamError::TimedOut("idle timeout".into()));
+            }
+            writer.abort();
         }
     }
 }

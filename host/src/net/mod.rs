@@ -23,7 +23,7 @@ pub use connect::{open_connection, open_unix_connection};
 pub use idle::{IdleGuard, IdleSweeper};
 pub use listener::{Listener, Server};
 pub use policy::{Endpoint, Policy};
-pub use reader::{ReaderConfig, StreamReader};
+pub use reader::{ReaderConfig, StreamReader, WeakReader};
 pub use socket::{Address, Socket};
 pub use writer::{StreamWriter, WriterConfig};
 

@@ -16,7 +16,7 @@ use super::socket::Socket;
 use crate::streams::{ReadBuffer, ScanState, StreamError, StreamResult, validate_separators};
 use bytes::{BufMut, Bytes};
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -49,6 +49,18 @@ impl Default for ReaderConfig {
 #[derive(Debug, Clone)]
 pub struct StreamReader {
     inner: Arc<Inner>,
+}
+
+/// A reference to a reader that does not keep it alive (the idle
+/// sweeper's).
+#[derive(Debug, Clone)]
+pub struct WeakReader(Weak<Inner>);
+
+impl WeakReader {
+    /// The reader, if it still exists.
+    pub fn upgrade(&self) -> Option<StreamReader> {
+        self.0.upgrade().map(|inner| StreamReader { inner })
+    }
 }
 
 #[derive(Debug)]
@@ -110,6 +122,11 @@ impl StreamReader {
                 read_timeout: config.read_timeout,
             }),
         })
+    }
+
+    /// A reference that does not keep this reader alive.
+    pub fn downgrade(&self) -> WeakReader {
+        WeakReader(Arc::downgrade(&self.inner))
     }
 
     /// The stream limit.

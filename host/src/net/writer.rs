@@ -11,6 +11,7 @@ use super::socket::{Address, Socket};
 use crate::streams::write_flow::{Action, DEFAULT_CAP};
 use crate::streams::{StreamError, StreamResult, WriteFlow};
 use bytes::Bytes;
+use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -68,7 +69,6 @@ impl WeakWriter {
     }
 }
 
-#[derive(Debug)]
 struct Inner {
     flow: Mutex<WriteFlow>,
     socket: Arc<Socket>,
@@ -83,6 +83,18 @@ struct Inner {
     /// [`SYNC_DRAINS_PER_YIELD`] they are refused, so that a write loop
     /// still goes through `drain` (and yields) now and then.
     sync_drains: AtomicU32,
+    /// Values kept exactly as long as the writer (see
+    /// [`WriterHandle::attach`]).
+    attached: Mutex<Vec<Box<dyn Send>>>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("flow", &self.flow)
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How many times in a row `try_drain` may answer at once before the
@@ -101,6 +113,7 @@ impl StreamWriter {
             changed: Notify::new(),
             close_grace: config.close_grace,
             sync_drains: AtomicU32::new(0),
+            attached: Mutex::new(Vec::new()),
         });
         tokio::spawn(pump(inner.clone()));
         Self {
@@ -225,6 +238,14 @@ impl WriterHandle {
         self.inner.socket.set_reset_on_close();
         self.inner.work.notify_one();
         self.inner.changed.notify_waiters();
+    }
+
+    /// Keeps `value` until the writer is gone: every handle dropped and
+    /// the flush task finished, i.e. the connection closed. For what must
+    /// live exactly as long as the connection (its slot under the server's
+    /// connection limit, its idle watch), however long a guest keeps it.
+    pub fn attach(&self, value: impl Send + 'static) {
+        lock(&self.inner.attached).push(Box::new(value));
     }
 
     /// A reference that does not keep this writer alive.
