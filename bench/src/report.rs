@@ -303,6 +303,15 @@ pub fn shortfalls(records: &[Value]) -> String {
     out
 }
 
+/// A row per server: its title, then the cells `cells` gives for it; and
+/// the blank line that ends the table.
+fn server_rows(out: &mut String, cells: impl Fn(&Server) -> Vec<String>) {
+    for s in &SERVERS {
+        let _ = writeln!(out, "| {} | {} |", s.title, cells(s).join(" | "));
+    }
+    let _ = writeln!(out);
+}
+
 fn header(out: &mut String, first: &str, titles: &[&str]) {
     let _ = writeln!(out, "| {first} | {} |", titles.join(" | "));
     let _ = writeln!(out, "|---|{}", "---|".repeat(titles.len()));
@@ -320,8 +329,8 @@ fn main_table(out: &mut String, records: &[Value]) {
     );
     let titles: Vec<&str> = COLUMNS.iter().map(|c| c.title).collect();
     header(out, "server", &titles);
-    for s in SERVERS {
-        let cells: Vec<String> = COLUMNS
+    server_rows(out, |s| {
+        COLUMNS
             .iter()
             .map(|c| match cell(records, s.id, c) {
                 Some(v) => {
@@ -334,10 +343,8 @@ fn main_table(out: &mut String, records: &[Value]) {
                 }
                 None => "n/a".to_string(),
             })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", s.title, cells.join(" | "));
-    }
-    let _ = writeln!(out);
+            .collect()
+    });
 }
 
 fn ratio_table(out: &mut String, records: &[Value]) {
@@ -387,9 +394,8 @@ fn latency_table(out: &mut String, records: &[Value]) {
     );
     let titles: Vec<&str> = cols.iter().map(|c| c.1).collect();
     header(out, "server", &titles);
-    for s in SERVERS {
-        let cells: Vec<String> = cols
-            .iter()
+    server_rows(out, |s| {
+        cols.iter()
             .map(|(id, _)| {
                 let q = |k| median(&values(records, s.id, id, k));
                 match (q("p50_us"), q("p99_us"), q("p999_us")) {
@@ -397,10 +403,8 @@ fn latency_table(out: &mut String, records: &[Value]) {
                     _ => "n/a".to_string(),
                 }
             })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", s.title, cells.join(" | "));
-    }
-    let _ = writeln!(out);
+            .collect()
+    });
 }
 
 /// Per run: the server's CPU time per operation (µs; per MB for bulk), and
@@ -449,9 +453,8 @@ fn cpu_table(out: &mut String, records: &[Value]) {
     );
     let titles: Vec<&str> = cols.iter().map(|c| c.1).collect();
     header(out, "server", &titles);
-    for s in SERVERS {
-        let cells: Vec<String> = cols
-            .iter()
+    server_rows(out, |s| {
+        cols.iter()
             .map(|(id, _)| {
                 let v = cpu_per_op(records, s.id, id);
                 let m =
@@ -463,10 +466,8 @@ fn cpu_table(out: &mut String, records: &[Value]) {
                     _ => "n/a".to_string(),
                 }
             })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", s.title, cells.join(" | "));
-    }
-    let _ = writeln!(out);
+            .collect()
+    });
 }
 
 fn sweep_table(out: &mut String, records: &[Value]) {
@@ -477,8 +478,8 @@ fn sweep_table(out: &mut String, records: &[Value]) {
     let titles: Vec<String> = SWEEP.iter().map(|(_, n)| format!("{n} conns")).collect();
     let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
     header(out, "server", &titles);
-    for s in SERVERS {
-        let cells: Vec<String> = SWEEP
+    server_rows(out, |s| {
+        SWEEP
             .iter()
             .map(
                 |(id, _)| match median(&values(records, s.id, id, "ops_per_sec")) {
@@ -486,10 +487,8 @@ fn sweep_table(out: &mut String, records: &[Value]) {
                     None => "n/a".to_string(),
                 },
             )
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", s.title, cells.join(" | "));
-    }
-    let _ = writeln!(out);
+            .collect()
+    });
 }
 
 fn spread_table(out: &mut String, records: &[Value]) {
@@ -499,8 +498,8 @@ fn spread_table(out: &mut String, records: &[Value]) {
     );
     let titles: Vec<&str> = COLUMNS.iter().map(|c| c.title).collect();
     header(out, "server", &titles);
-    for s in SERVERS {
-        let cells: Vec<String> = COLUMNS
+    server_rows(out, |s| {
+        COLUMNS
             .iter()
             .map(|c| {
                 let v = values(records, s.id, c.id, metric_key(c.metric));
@@ -513,10 +512,8 @@ fn spread_table(out: &mut String, records: &[Value]) {
                     _ => "n/a".to_string(),
                 }
             })
-            .collect();
-        let _ = writeln!(out, "| {} | {} |", s.title, cells.join(" | "));
-    }
-    let _ = writeln!(out);
+            .collect()
+    });
 }
 
 fn connect_rate_table(out: &mut String, records: &[Value]) {
