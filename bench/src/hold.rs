@@ -2,14 +2,13 @@
 //! per connection: each connection makes one exchange first, so the server
 //! has certainly accepted it (for `wasio`, instantiated its handler).
 
-use crate::load::{GRACE, MAX_CONNECTIONS, connect};
+use crate::load::{GRACE, MAX_CONNECTIONS, connect, run_bounded};
 use crate::pattern::Pattern;
 use crate::stats::{Errors, Latencies, LoadReport};
 use std::io;
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::task::JoinSet;
 use tokio::time::{Instant, timeout};
 
 /// Opens `n` connections (at most `concurrency` being set up at once),
@@ -32,29 +31,25 @@ pub async fn open_idle(
     let mut held = Vec::with_capacity(n);
     let mut latencies = Latencies::default();
     let mut errors = Errors::default();
-    let mut pending = JoinSet::new();
-    let mut next = 0;
-    while next < n || !pending.is_empty() {
-        while next < n && pending.len() < concurrency.max(1) {
-            let id = next;
-            pending.spawn(async move {
-                let t0 = Instant::now();
-                let r = timeout(GRACE, open_one(addr, id, size)).await;
-                (id, t0.elapsed(), r)
-            });
-            next += 1;
-        }
-        match pending.join_next().await {
-            Some(Ok((_, took, Ok(Ok(stream))))) => {
+    run_bounded(
+        n,
+        concurrency,
+        |id| async move {
+            let t0 = Instant::now();
+            let r = timeout(GRACE, open_one(addr, id, size)).await;
+            (id, t0.elapsed(), r)
+        },
+        |outcome| match outcome {
+            Ok((_, took, Ok(Ok(stream)))) => {
                 latencies.record(took);
                 held.push(stream);
             }
-            Some(Ok((id, _, Ok(Err(e))))) => errors.add(format!("connection {id}: {e}")),
-            Some(Ok((id, _, Err(_)))) => errors.add(format!("connection {id}: timed out")),
-            Some(Err(e)) => errors.add(format!("connection task: {e}")),
-            None => break,
-        }
-    }
+            Ok((id, _, Ok(Err(e)))) => errors.add(format!("connection {id}: {e}")),
+            Ok((id, _, Err(_))) => errors.add(format!("connection {id}: timed out")),
+            Err(e) => errors.add(format!("connection task: {e}")),
+        },
+    )
+    .await;
     let report = LoadReport {
         mode: "hold".to_string(),
         connections: n,

@@ -119,6 +119,31 @@ struct ConnResult {
     errors: Errors,
 }
 
+/// Runs `task(id)` for the ids `0..n` as Tokio tasks, at most
+/// `concurrency` at once, and hands each outcome to `done` as it ends.
+pub async fn run_bounded<T, Fut>(
+    n: usize,
+    concurrency: usize,
+    task: impl Fn(usize) -> Fut,
+    mut done: impl FnMut(Result<T, tokio::task::JoinError>),
+) where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut pending = JoinSet::new();
+    let mut next = 0;
+    while next < n || !pending.is_empty() {
+        while next < n && pending.len() < concurrency.max(1) {
+            pending.spawn(task(next));
+            next += 1;
+        }
+        match pending.join_next().await {
+            Some(outcome) => done(outcome),
+            None => break,
+        }
+    }
+}
+
 /// Opens `n` connections to `addr`, at most `concurrency` connects at once.
 /// Returns the streams with their connection ids, and the failures.
 pub async fn connect_all(
@@ -128,21 +153,17 @@ pub async fn connect_all(
 ) -> (Vec<(usize, TcpStream)>, Errors) {
     let mut streams = Vec::with_capacity(n);
     let mut errors = Errors::default();
-    let mut pending = JoinSet::new();
-    let mut next = 0;
-    while next < n || !pending.is_empty() {
-        while next < n && pending.len() < concurrency.max(1) {
-            let id = next;
-            pending.spawn(async move { (id, connect(addr).await) });
-            next += 1;
-        }
-        match pending.join_next().await {
-            Some(Ok((id, Ok(stream)))) => streams.push((id, stream)),
-            Some(Ok((id, Err(e)))) => errors.add(format!("connection {id}: connect: {e}")),
-            Some(Err(e)) => errors.add(format!("connect task: {e}")),
-            None => break,
-        }
-    }
+    run_bounded(
+        n,
+        concurrency,
+        |id| async move { (id, connect(addr).await) },
+        |outcome| match outcome {
+            Ok((id, Ok(stream))) => streams.push((id, stream)),
+            Ok((id, Err(e))) => errors.add(format!("connection {id}: connect: {e}")),
+            Err(e) => errors.add(format!("connect task: {e}")),
+        },
+    )
+    .await;
     streams.sort_by_key(|(id, _)| *id);
     (streams, errors)
 }
