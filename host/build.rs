@@ -49,9 +49,15 @@ fn main() {
 }
 
 /// The components wasio embeds and the benchmarks run.
-const PRODUCT: &[&str] = &["echo-server", "echo-client", "echo-lines", "echo-raw"];
+const PRODUCT: &[&str] = &[
+    "echo-server",
+    "echo-client",
+    "echo-lines",
+    "echo-raw",
+    "echo-raw-async",
+];
 /// The components only the tests use.
-const TESTS: &[&str] = &["test-handler", "conformance"];
+const TESTS: &[&str] = &["test-handler", "test-blocking", "conformance"];
 
 /// Panics when a guest directory (a member crate other than the library)
 /// is in neither list, which would leave it unbuilt without a word.

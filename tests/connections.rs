@@ -117,8 +117,20 @@ async fn connects_outside_the_allow_list_are_not_permitted() {
 
 #[tokio::test]
 async fn a_guest_flooding_a_slow_reader_stays_within_the_water_marks() {
+    flood_a_slow_reader("test_handler").await;
+}
+
+#[tokio::test]
+async fn a_blocking_guest_flooding_a_slow_reader_stays_within_the_water_marks() {
+    // Its drain blocks on its own stack until the peer catches up.
+    flood_a_slow_reader("test_blocking").await;
+}
+
+/// `flood`s 16 MiB at a client that reads slowly, checking every byte
+/// and the most the host buffered.
+async fn flood_a_slow_reader(component: &str) {
     const TOTAL: usize = 16 * 1024 * 1024;
-    let server = serve_tcp("test_handler", 1024, NetConfig::default());
+    let server = serve_tcp(component, 1024, NetConfig::default());
     let mut d = Driver::connect(&server).await;
     d.send(format!("flood {TOTAL}\n").as_bytes()).await;
     // Read in small steps, well behind the writer.

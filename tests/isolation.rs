@@ -74,26 +74,32 @@ async fn until_closed(stream: &mut TcpStream) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn misbehaving_guests_end_only_their_own_connections() {
-    let server = server("test_handler", 1024, NetConfig::default(), |_| {});
-    let mut good = Driver::connect(&server).await;
-    for attack in ["spin\n", "alloc\n", "panic\n"] {
-        let mut bad = Driver::connect(&server).await;
-        bad.send(attack.as_bytes()).await;
-        assert_eq!(
-            bad.read_to_eof().await,
-            b"",
-            "{attack:?} ends its connection"
-        );
-        let line = format!("after {}", attack);
-        assert_eq!(
-            good.call(format!("readline\n{line}").as_bytes()).await,
-            ok(line.as_bytes())
-        );
-        assert_rss_bounded(&format!("after {attack:?}"));
+    // Both handler styles: an async guest returns to the host at every
+    // wait, a blocking one is suspended on its own stack; the watchdog and
+    // the memory limit must stop either.
+    for style in ["test_handler", "test_blocking"] {
+        let server = server(style, 1024, NetConfig::default(), |_| {});
+        let mut good = Driver::connect(&server).await;
+        for attack in ["spin\n", "alloc\n", "panic\n"] {
+            let mut bad = Driver::connect(&server).await;
+            bad.send(attack.as_bytes()).await;
+            assert_eq!(
+                bad.read_to_eof().await,
+                b"",
+                "{style}: {attack:?} ends its connection"
+            );
+            let line = format!("after {}", attack);
+            assert_eq!(
+                good.call(format!("readline\n{line}").as_bytes()).await,
+                ok(line.as_bytes()),
+                "{style}: served after {attack:?}"
+            );
+            assert_rss_bounded(&format!("{style}: after {attack:?}"));
+        }
+        // New connections are still served.
+        let mut fresh = Driver::connect(&server).await;
+        assert_eq!(fresh.call(b"read 2\nok").await, ok(b"ok"));
     }
-    // New connections are still served.
-    let mut fresh = Driver::connect(&server).await;
-    assert_eq!(fresh.call(b"read 2\nok").await, ok(b"ok"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,6 +136,37 @@ async fn instance_models_share_state_only_when_pooled() {
         ok(b"1"),
         "a new instance after the trap"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_blocking_handler_still_serves_connections_side_by_side() {
+    // echo_lines lifts `handle` synchronously (blocking style), and the
+    // component model does not enter such an export again while a call is
+    // in progress: a pool that gave both connections one instance would
+    // leave the second unanswered until the first closed.
+    let server = server("echo_lines", 1024, NetConfig::default(), |s| {
+        s.model = InstanceModel::Pooled {
+            concurrency: 8,
+            reuse: 100,
+        };
+    });
+    let mut open = Vec::new();
+    for line in ["first\n", "second\n", "third\n"] {
+        let stream = deadline(TcpStream::connect(server.tcp())).await.unwrap();
+        let mut stream = BufReader::new(stream);
+        stream.get_mut().write_all(line.as_bytes()).await.unwrap();
+        let mut echo = String::new();
+        deadline(stream.read_line(&mut echo)).await.unwrap();
+        assert_eq!(echo, line, "echoed while the earlier connections stay open");
+        open.push(stream);
+    }
+    // The earlier connections were not disturbed.
+    for stream in &mut open {
+        stream.get_mut().write_all(b"again\n").await.unwrap();
+        let mut echo = String::new();
+        deadline(stream.read_line(&mut echo)).await.unwrap();
+        assert_eq!(echo, "again\n");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

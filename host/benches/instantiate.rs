@@ -51,7 +51,7 @@ fn main() -> wasmtime::Result<()> {
         for path in &components {
             let component = runtime.load_file(path)?;
             let name = path.display().to_string();
-            let pre = runtime.handler_pre(&component, &name)?;
+            let pre = runtime.handler_pre(&component, &name)?.pre;
             let mut setup = histogram();
             let mut teardown = histogram();
             for i in 0..WARMUP + iterations {

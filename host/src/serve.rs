@@ -14,8 +14,7 @@
 //! maximum of open connections, an idle timeout) and graceful shutdown
 //! live here too.
 
-use crate::component::bindings::HandlerPre;
-use crate::component::{HostState, Runtime};
+use crate::component::{Handler, HostState, Runtime};
 use crate::net::{
     self, IdleGuard, IdleSweeper, Listener, NetConfig, Socket, StreamReader, StreamWriter,
 };
@@ -70,7 +69,7 @@ pub struct Service {
     /// The engine, linker and instance limits.
     pub runtime: Runtime,
     /// The linked handler component.
-    pub handler: HandlerPre<HostState>,
+    pub handler: Handler,
     /// The sandbox and stream settings.
     pub net: Arc<NetConfig>,
     /// The reader limit of accepted connections.
@@ -83,12 +82,7 @@ pub struct Service {
 
 impl Service {
     /// A service with default server limits, an instance per connection.
-    pub fn new(
-        runtime: Runtime,
-        handler: HandlerPre<HostState>,
-        net: NetConfig,
-        limit: usize,
-    ) -> Self {
+    pub fn new(runtime: Runtime, handler: Handler, net: NetConfig, limit: usize) -> Self {
         Self {
             runtime,
             handler,
@@ -96,6 +90,27 @@ impl Service {
             limit,
             limits: ServeLimits::default(),
             model: InstanceModel::PerConnection,
+        }
+    }
+}
+
+impl Service {
+    /// The instance model as this handler can run it. The component model
+    /// does not enter a synchronously lifted `handle` (a blocking-style
+    /// handler) again while a call is in progress, so a pooled instance of
+    /// one serves its connections one at a time: more at once would queue
+    /// behind the first until it closed.
+    pub fn effective_model(&self) -> InstanceModel {
+        match self.model {
+            InstanceModel::Pooled { reuse, .. }
+                if !self.handler.lifting.runs_calls_concurrently() =>
+            {
+                InstanceModel::Pooled {
+                    concurrency: 1,
+                    reuse,
+                }
+            }
+            model => model,
         }
     }
 }
@@ -133,6 +148,13 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(service.limits.max_connections));
     let idle = service.limits.idle_timeout.map(IdleSweeper::start);
     let pool = Pool::default();
+    let model = service.effective_model();
+    if model != service.model {
+        tracing::info!(
+            ?model,
+            "the handler lifts `handle` synchronously (blocking style): each pooled instance serves one connection at a time"
+        );
+    }
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -157,7 +179,7 @@ pub async fn serve(
                     }
                 };
                 tracing::debug!(peer = %conn.peer, "connection accepted");
-                match service.model {
+                match model {
                     InstanceModel::PerConnection => {
                         connections.spawn(per_connection(service.clone(), conn));
                     }
@@ -224,7 +246,7 @@ async fn run_instance(service: &Service, conn: Conn) -> wasmtime::Result<()> {
         .new_store(HostState::new(service.net.clone(), &[]));
     let reader = store.data_mut().table().push(conn.reader)?;
     let writer = store.data_mut().table().push(conn.writer)?;
-    let handler = service.handler.instantiate_async(&mut store).await?;
+    let handler = service.handler.pre.instantiate_async(&mut store).await?;
     store
         .run_concurrent(async move |accessor| handler.call_handle(accessor, reader, writer).await)
         .await??;
@@ -300,7 +322,7 @@ async fn pooled_instance(
     let mut store = service
         .runtime
         .new_store(HostState::new(service.net.clone(), &[]));
-    let handler = match service.handler.instantiate_async(&mut store).await {
+    let handler = match service.handler.pre.instantiate_async(&mut store).await {
         Ok(handler) => handler,
         Err(err) => {
             tracing::error!("cannot instantiate the handler: {err:?}");

@@ -1,15 +1,16 @@
 //! Echoes line by line with `readline` until EOF: the handler that load
-//! tests and benchmarks use.
+//! tests and benchmarks use. Blocking style (see `wasio_guest::blocking`).
 
-use wasio_guest::{StreamError, StreamReader, StreamWriter};
+use wasio_guest::StreamError;
+use wasio_guest::blocking::{StreamReader, StreamWriter};
 
-async fn echo_lines(reader: StreamReader, writer: StreamWriter) -> Result<(), StreamError> {
-    while let Some(line) = reader.next_line().await {
+fn echo_lines(reader: StreamReader, writer: StreamWriter) -> Result<(), StreamError> {
+    for line in reader.lines() {
         writer.write(&line?)?;
-        writer.drain().await?;
+        writer.drain()?;
     }
     writer.close();
     Ok(())
 }
 
-wasio_guest::export_handler!(echo_lines);
+wasio_guest::export_blocking_handler!(echo_lines);

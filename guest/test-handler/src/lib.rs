@@ -16,36 +16,18 @@
 //! bound); `detach` (return from `handle` at once, leaving a task that
 //! keeps the connection and waits for the peer); `quit`. EOF ends it.
 
+mod protocol;
+
+use protocol::{alloc, frame, hex, pattern, spin};
 use std::sync::atomic::{AtomicU32, Ordering};
 use wasio_guest::{StreamError, StreamReader, StreamWriter, open_connection};
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
-}
-
-fn frame(result: Result<Vec<u8>, StreamError>) -> Vec<u8> {
-    match result {
-        Ok(data) => [format!("ok {}\n", data.len()).into_bytes(), data].concat(),
-        Err(StreamError::IncompleteRead(e)) => {
-            let expected = e.expected.map_or("none".to_string(), |n| n.to_string());
-            let head = format!("err incomplete-read {expected} {}\n", e.partial.len());
-            [head.into_bytes(), e.partial].concat()
-        }
-        Err(StreamError::LimitOverrun(e)) => {
-            format!("err limit-overrun {}\n", e.consumed).into_bytes()
-        }
-        Err(e) => format!("err {}\n", e.kind()).into_bytes(),
-    }
-}
 
 async fn flood(writer: &StreamWriter, total: u64) -> Result<Vec<u8>, StreamError> {
     let mut sent = 0u64;
     let mut max_buffered = 0u64;
     while sent < total {
         let n = (total - sent).min(64 * 1024);
-        let chunk: Vec<u8> = (sent..sent + n).map(|i| (i % 251) as u8).collect();
+        let chunk = pattern(sent, sent + n);
         writer.write(&chunk)?;
         max_buffered = max_buffered.max(writer.get_write_buffer_size());
         writer.drain().await?;
@@ -129,24 +111,6 @@ async fn run(
 
 /// Connections this instance has served (shows the instance model).
 static CONNECTIONS: AtomicU32 = AtomicU32::new(0);
-
-/// Runs forever without calling the host: the CPU watchdog must stop it.
-fn spin() -> ! {
-    let mut x = 0u64;
-    loop {
-        x = std::hint::black_box(x.wrapping_add(1));
-    }
-}
-
-/// Allocates (and touches) memory without bound: the memory limit must
-/// stop it.
-fn alloc() -> ! {
-    let mut hoard: Vec<Vec<u8>> = Vec::new();
-    loop {
-        hoard.push(vec![1u8; 1 << 20]);
-        std::hint::black_box(&hoard);
-    }
-}
 
 async fn handle(reader: StreamReader, writer: StreamWriter) -> Result<(), StreamError> {
     CONNECTIONS.fetch_add(1, Ordering::Relaxed);

@@ -73,7 +73,11 @@ pub mod command {
 
 pub(crate) use bindings::wasio::streams::streams as raw;
 
+#[macro_use]
+mod calls;
+
 mod address;
+pub mod blocking;
 mod error;
 pub mod pyrepr;
 mod reader;

@@ -1,50 +1,16 @@
-use crate::{Result, StreamError, raw};
+use crate::{Result, raw};
 
 /// `asyncio.StreamReader`.
 ///
 /// At most one read may wait for data at a time; a second one that would
-/// wait fails with [`StreamError::InvalidState`], as asyncio raises
-/// `RuntimeError`.
+/// wait fails with
+/// [`StreamError::InvalidState`](crate::StreamError::InvalidState), as
+/// asyncio raises `RuntimeError`.
 #[derive(Debug)]
 pub struct StreamReader(raw::StreamReader);
 
 impl StreamReader {
-    /// `asyncio.StreamReader(limit=limit)`: an in-memory reader fed with
-    /// [`feed_data`](Self::feed_data). `None` means 64 KiB; 0 is
-    /// [`StreamError::InvalidArgument`].
-    pub fn new(limit: Option<u32>) -> Result<Self> {
-        Ok(Self(raw::StreamReader::new(limit)?))
-    }
-
-    /// Wraps a raw binding handle.
-    pub fn from_raw(r: raw::StreamReader) -> Self {
-        Self(r)
-    }
-
-    /// `feed_data(data)`.
-    pub fn feed_data(&self, data: &[u8]) -> Result<()> {
-        Ok(self.0.feed_data(data)?)
-    }
-
-    /// `feed_eof()`.
-    pub fn feed_eof(&self) {
-        self.0.feed_eof()
-    }
-
-    /// `set_exception(exc)`.
-    pub fn set_exception(&self, err: StreamError) {
-        self.0.set_exception(&err.into())
-    }
-
-    /// `exception()`.
-    pub fn exception(&self) -> Option<StreamError> {
-        self.0.exception().map(Into::into)
-    }
-
-    /// The stream limit.
-    pub fn limit(&self) -> u32 {
-        self.0.limit()
-    }
+    reader_calls!();
 
     /// `read(n)`: `n < 0` reads to EOF; `n == 0` returns empty at once;
     /// otherwise up to `n` bytes as soon as any are available, empty at EOF.
@@ -54,13 +20,13 @@ impl StreamReader {
 
     /// `readline()`: one line with its `\n`; the partial line at EOF;
     /// empty at EOF. A line over the limit is discarded and fails with
-    /// [`StreamError::LimitOverrun`].
+    /// [`StreamError::LimitOverrun`](crate::StreamError::LimitOverrun).
     pub async fn readline(&self) -> Result<Vec<u8>> {
         Ok(self.0.readline().await?)
     }
 
     /// `readexactly(n)`: exactly `n` bytes, or
-    /// [`StreamError::IncompleteRead`] at EOF.
+    /// [`StreamError::IncompleteRead`](crate::StreamError::IncompleteRead) at EOF.
     pub async fn readexactly(&self, n: u64) -> Result<Vec<u8>> {
         Ok(self.0.readexactly(n).await?)
     }
@@ -75,11 +41,6 @@ impl StreamReader {
     pub async fn readuntil_any(&self, separators: &[&[u8]]) -> Result<Vec<u8>> {
         let owned: Vec<Vec<u8>> = separators.iter().map(|s| s.to_vec()).collect();
         Ok(self.0.readuntil_any(owned).await?)
-    }
-
-    /// `at_eof()`.
-    pub fn at_eof(&self) -> bool {
-        self.0.at_eof()
     }
 
     /// `async for line in reader`: the next line, or `None` at EOF.

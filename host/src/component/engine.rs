@@ -9,6 +9,7 @@
 //! starve other connections.
 
 use super::bindings::{self, CommandPre, HandlerPre};
+use super::lifting::{Lifting, export_lifting};
 use super::state::{HostState, Streams};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,6 +69,24 @@ impl std::fmt::Display for World {
             World::Command => "wasio:streams/command (exports `run`)",
         })
     }
+}
+
+/// A compiled component, with what the engine does not tell about it.
+pub struct Loaded {
+    /// The compiled component.
+    pub component: Component,
+    /// How it lifts `handle`, if it exports it.
+    handle: Option<Lifting>,
+}
+
+/// A linked handler component.
+#[derive(Clone)]
+pub struct Handler {
+    /// Ready to instantiate.
+    pub pre: HandlerPre<HostState>,
+    /// How it lifts `handle`: whether one instance can serve several
+    /// connections at once.
+    pub lifting: Lifting,
 }
 
 /// The engine and the linker every guest is instantiated with.
@@ -219,16 +238,20 @@ impl Runtime {
     }
 
     /// Compiles a component from a file.
-    pub fn load_file(&self, path: &Path) -> wasmtime::Result<Component> {
+    pub fn load_file(&self, path: &Path) -> wasmtime::Result<Loaded> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read component file {}", path.display()))?;
         self.load_bytes(&bytes, &path.display().to_string())
     }
 
     /// Compiles a component from its bytes; `name` is for messages.
-    pub fn load_bytes(&self, bytes: &[u8], name: &str) -> wasmtime::Result<Component> {
-        Component::new(&self.engine, bytes)
-            .with_context(|| format!("{name} is not a valid WebAssembly component"))
+    pub fn load_bytes(&self, bytes: &[u8], name: &str) -> wasmtime::Result<Loaded> {
+        let component = Component::new(&self.engine, bytes)
+            .with_context(|| format!("{name} is not a valid WebAssembly component"))?;
+        Ok(Loaded {
+            component,
+            handle: export_lifting(bytes, "handle"),
+        })
     }
 
     /// The world a component implements, by its exports.
@@ -245,11 +268,11 @@ impl Runtime {
     /// Checks that `component` implements `want` and links it.
     fn link(
         &self,
-        component: &Component,
+        component: &Loaded,
         name: &str,
         want: World,
     ) -> wasmtime::Result<InstancePre<HostState>> {
-        match self.world_of(component) {
+        match self.world_of(&component.component) {
             Some(w) if w == want => {}
             Some(other) => wasmtime::bail!("{name} implements {other}, but this needs {want}"),
             None => wasmtime::bail!(
@@ -257,24 +280,28 @@ impl Runtime {
             ),
         }
         self.linker
-            .instantiate_pre(component)
+            .instantiate_pre(&component.component)
             .with_context(|| format!("{name} imports something wasio does not provide"))
     }
 
     /// Links a handler component once, for fast instantiation per connection.
-    pub fn handler_pre(
-        &self,
-        component: &Component,
-        name: &str,
-    ) -> wasmtime::Result<HandlerPre<HostState>> {
+    pub fn handler_pre(&self, component: &Loaded, name: &str) -> wasmtime::Result<Handler> {
         let pre = self.link(component, name, World::Handler)?;
-        HandlerPre::new(pre).with_context(|| format!("{name} does not match {}", World::Handler))
+        let pre = HandlerPre::new(pre)
+            .with_context(|| format!("{name} does not match {}", World::Handler))?;
+        Ok(Handler {
+            pre,
+            // A component that lifts `handle` in a way this reader does not
+            // follow is taken as sync: the instance model then never relies
+            // on concurrent calls.
+            lifting: component.handle.unwrap_or(Lifting::Sync),
+        })
     }
 
     /// Links a command component.
     pub fn command_pre(
         &self,
-        component: &Component,
+        component: &Loaded,
         name: &str,
     ) -> wasmtime::Result<CommandPre<HostState>> {
         let pre = self.link(component, name, World::Command)?;

@@ -5,7 +5,9 @@ pub mod bindings;
 mod convert;
 pub mod engine;
 mod host;
+pub mod lifting;
 pub mod state;
 
-pub use engine::{Runtime, World};
+pub use engine::{Handler, Loaded, Runtime, World};
+pub use lifting::Lifting;
 pub use state::HostState;
