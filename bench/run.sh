@@ -31,7 +31,7 @@ RESULTS=bench/results.jsonl
 PLOT=bench/throughput.png
 WORK=target/bench
 VENV=target/bench-venv
-SERVERS=(wasio-raw wasio-lines tokio uvloop asyncio)
+SERVERS=(wasio-raw wasio-lines wasio-raw-async tokio uvloop asyncio)
 REPORT_ONLY=${BENCH_REPORT_ONLY:-0}
 # The exact command, with the knobs that were set.
 COMMAND=""
@@ -53,13 +53,14 @@ INSTANTIATE=$(cargo bench -p wasio --bench instantiate --no-run --message-format
 WASIO=target/release/wasio
 BENCH=target/release/wasio-bench
 GUEST=target/guest/wasm32-wasip2/release
-for f in "$WASIO" "$BENCH" "$INSTANTIATE" "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm"; do
+HANDLERS=(echo_raw.wasm echo_lines.wasm echo_raw_async.wasm)
+for f in "$WASIO" "$BENCH" "$INSTANTIATE" "${HANDLERS[@]/#/$GUEST/}"; do
   [[ -e $f ]] || { log "missing $f after the build"; exit 1; }
 done
 # Copies, so that a concurrent cargo build in this tree cannot replace the
 # binaries halfway through the runs.
 mkdir -p "$WORK/bin"
-cp "$WASIO" "$BENCH" "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm" "$WORK/bin/"
+cp "$WASIO" "$BENCH" "${HANDLERS[@]/#/$GUEST/}" "$WORK/bin/"
 cp "$INSTANTIATE" "$WORK/bin/instantiate"
 WASIO=$WORK/bin/wasio
 BENCH=$WORK/bin/wasio-bench
@@ -120,6 +121,7 @@ start_server() {
   case $name in
     wasio-raw) cmd=("$WASIO" serve "$GUEST/echo_raw.wasm") ;;
     wasio-lines) cmd=("$WASIO" serve "$GUEST/echo_lines.wasm") ;;
+    wasio-raw-async) cmd=("$WASIO" serve "$GUEST/echo_raw_async.wasm") ;;
     tokio) cmd=("$BENCH" echo-server) ;;
     uvloop) cmd=("$PY" bench/peers/echo_server.py --uvloop) ;;
     asyncio) cmd=("$PY" bench/peers/echo_server.py) ;;
@@ -159,10 +161,15 @@ load_args() {
   local column=$1 server=$2 mode=pingpong
   # The line-echo handler gets the same 64-byte messages, newline-ended.
   [[ $server == wasio-lines ]] && mode=lines
+  # The async echo is a comparison of handler styles: pingpong and
+  # connection rate only.
+  if [[ $server == wasio-raw-async && $column != pp* && $column != connect ]]; then
+    return 0
+  fi
   case $column in
     pp*) echo "load --mode $mode --size 64 --connections ${column#pp}" ;;
     lines50)
-      [[ $server == wasio-raw ]] && return 0
+      [[ $server == wasio-raw* ]] && return 0
       echo "load --mode lines --size 64 --connections 50" ;;
     bulk*)
       [[ $server == wasio-lines ]] && return 0
@@ -244,7 +251,7 @@ measure() {
 
   # --- instantiation time per connection ------------------------------------
   for rep in $(seq "$REPS"); do
-    taskset -c "$SERVER_CPU" "$INSTANTIATE" 20000 "$GUEST/echo_raw.wasm" "$GUEST/echo_lines.wasm" \
+    taskset -c "$SERVER_CPU" "$INSTANTIATE" 20000 "${HANDLERS[@]/#/$GUEST/}" \
       | sed "s/^{/{\"rep\":\"$rep\",/" >>"$RESULTS"
   done
   log "instantiation: $(grep '"mode":"instantiate"' "$RESULTS" | tail -n2 | cut -c1-160 | tr '\n' ' ')"
@@ -351,8 +358,11 @@ EOF
   pinned with \`taskset -c $SERVER_CPU\`:
   - \`wasio serve echo_raw.wasm\` (guest/echo-raw: \`read(65536)\`, \`write\`,
     \`drain\` until EOF) and \`wasio serve echo_lines.wasm\` (guest/echo-lines:
-    \`readline\`, \`write\`, \`drain\` until EOF), the default per-connection
-    instance model and default flags;
+    \`readline\`, \`write\`, \`drain\` until EOF), both written with the
+    blocking guest API (\`wasio_guest::blocking\`); and, in the pingpong and
+    connection-rate columns, \`wasio serve echo_raw_async.wasm\`
+    (guest/echo-raw-async: echo-raw's loop with the async guest API). The
+    default per-connection instance model and default flags;
   - \`wasio-bench echo-server [--lines]\`: Tokio multi-thread runtime (one
     worker under taskset), a task per connection, 64 KiB reads, or
     \`read_until('\\n')\` + \`write_all\`;

@@ -9,9 +9,10 @@ use std::error::Error;
 use std::path::Path;
 
 /// One colour per server, in [`SERVERS`] order (wasio in warm colours).
-const COLOURS: [RGBColor; 5] = [
+const COLOURS: [RGBColor; 6] = [
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
+    RGBColor(188, 189, 34),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),

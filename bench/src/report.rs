@@ -22,16 +22,21 @@ pub struct Server {
 }
 
 /// Every server, in table order.
-pub const SERVERS: [Server; 5] = [
+pub const SERVERS: [Server; 6] = [
     Server {
         id: "wasio-raw",
-        title: "wasio, `echo_raw` handler (instance per connection)",
+        title: "wasio, `echo_raw` handler (blocking style, instance per connection)",
         short: "wasio echo_raw",
     },
     Server {
         id: "wasio-lines",
-        title: "wasio, `echo_lines` handler (instance per connection)",
+        title: "wasio, `echo_lines` handler (blocking style, instance per connection)",
         short: "wasio echo_lines",
+    },
+    Server {
+        id: "wasio-raw-async",
+        title: "wasio, `echo_raw_async` handler (async style, instance per connection)",
+        short: "wasio echo_raw_async",
     },
     Server {
         id: "tokio",
@@ -355,7 +360,7 @@ fn ratio_table(out: &mut String, records: &[Value]) {
     );
     let titles: Vec<&str> = COLUMNS.iter().map(|c| c.title).collect();
     header(out, "ratio", &titles);
-    for wasio in ["wasio-raw", "wasio-lines"] {
+    for wasio in ["wasio-raw", "wasio-lines", "wasio-raw-async"] {
         for (peer, target) in [("tokio", 0.8), ("uvloop", 1.5)] {
             let cells: Vec<String> = COLUMNS
                 .iter()
@@ -554,7 +559,7 @@ fn instantiation(records: &[Value], component: &str, key: &str) -> Option<f64> {
     median(&v)
 }
 
-const INSTANTIATED: [&str; 2] = ["echo_raw.wasm", "echo_lines.wasm"];
+const INSTANTIATED: [&str; 3] = ["echo_raw.wasm", "echo_lines.wasm", "echo_raw_async.wasm"];
 
 fn instantiate_table(out: &mut String, records: &[Value]) {
     if !INSTANTIATED

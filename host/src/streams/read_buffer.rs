@@ -15,11 +15,15 @@
 //! set after the operation started still completes it.
 
 use super::error::{StreamError, StreamResult};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::task::Poll;
 
 /// asyncio's default stream limit (`_DEFAULT_LIMIT`), in bytes.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
+
+/// Reads of at most this many bytes are copied out of the buffer; larger
+/// ones take its memory (see `take`).
+const COPY_OUT_MAX: usize = 4096;
 
 /// asyncio's message when no separator was found within the limit.
 const NOT_FOUND: &str = "Separator is not found, and chunk exceed the limit";
@@ -183,6 +187,14 @@ impl ReadBuffer {
 
     fn take(&mut self, n: usize) -> Bytes {
         self.consumed += n as u64;
+        if n <= COPY_OUT_MAX {
+            // A short message: a copy of its own, and the buffer keeps its
+            // allocation for the next fill (handing over a 64 KiB buffer
+            // for 64 bytes costs a large malloc and free per message).
+            let taken = Bytes::copy_from_slice(&self.buf[..n]);
+            self.buf.advance(n);
+            return taken;
+        }
         if n == self.buf.len() {
             // Hand over the whole allocation rather than a view into it:
             // the caller can then turn it into a `Vec` without a copy (the
