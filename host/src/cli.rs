@@ -65,7 +65,10 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = Model::PerConnection)]
     pub instance_model: Model,
 
-    /// Pooled model: connections one instance serves at the same time.
+    /// Pooled model: connections one instance serves at the same time. A
+    /// blocking-style handler (one that lifts `handle` synchronously) gets
+    /// 1 whatever this says: the component model does not enter it again
+    /// while a call is in progress.
     #[arg(long, value_name = "M", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub pool_concurrency: u32,
 

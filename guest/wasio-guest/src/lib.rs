@@ -22,6 +22,10 @@
 //! (with [`IncompleteReadError`] and [`LimitOverrunError`] carrying
 //! asyncio's `partial`/`expected` and `consumed`).
 //!
+//! [`blocking`] has the same reader and writer with plain calls that block
+//! the handler's own stack, and [`export_blocking_handler!`]: the faster
+//! style for a handler that does one thing at a time on its connection.
+//!
 //! Feature `inter-task-wakeup`: needed when a Rust waker in one
 //! component-model task wakes a future in another, e.g. when the
 //! connections of a pooled instance (each its own `handle` call) share a
