@@ -11,6 +11,7 @@
 use super::bindings::{self, CommandPre, HandlerPre};
 use super::lifting::{Lifting, export_lifting};
 use super::state::{HostState, Streams};
+use super::zero_copy;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -169,6 +170,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::streams::add_to_linker::<HostState, Streams>(&mut linker, |s| s)?;
+        zero_copy::add_to_linker(&mut linker)?;
         let ticks = Arc::new(AtomicU64::new(0));
         let alive = Arc::new(());
         spawn_ticker(engine.clone(), ticks.clone(), Arc::downgrade(&alive));

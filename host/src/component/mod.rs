@@ -7,6 +7,7 @@ pub mod engine;
 mod host;
 pub mod lifting;
 pub mod state;
+mod zero_copy;
 
 pub use engine::{Handler, Loaded, Runtime, World};
 pub use lifting::Lifting;

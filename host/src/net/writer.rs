@@ -15,7 +15,7 @@ use std::fmt;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -152,6 +152,36 @@ impl WriterHandle {
         self.write_chunks(chunks)
     }
 
+    /// `write(data)` from borrowed bytes (a guest's linear memory): sends
+    /// what the socket takes at once straight from `data`, and copies only
+    /// the rest into the queue. Fails as [`write`](Self::write) does.
+    pub fn write_slice(&self, data: &[u8]) -> StreamResult<()> {
+        let mut flow = lock(&self.inner.flow);
+        flow.check_write(data.len())?;
+        let mut sent = 0;
+        if flow.can_send_directly() {
+            match send_slice_now(&self.inner.socket, data) {
+                Ok(n) => sent = n,
+                Err(err) => return Err(self.lost(flow, err)),
+            }
+        }
+        if sent < data.len() {
+            flow.push(Bytes::copy_from_slice(&data[sent..]))?;
+            self.inner.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Records that the connection failed while writing, wakes whoever
+    /// waits on the writer, and returns the error for the caller.
+    fn lost(&self, mut flow: MutexGuard<'_, WriteFlow>, err: StreamError) -> StreamError {
+        flow.fail(err.clone());
+        drop(flow);
+        self.inner.changed.notify_waiters();
+        self.inner.work.notify_one();
+        err
+    }
+
     fn write_chunks(&self, mut chunks: Vec<Bytes>) -> StreamResult<()> {
         let total: usize = chunks.iter().map(Bytes::len).sum();
         let mut flow = lock(&self.inner.flow);
@@ -159,11 +189,7 @@ impl WriterHandle {
         if flow.can_send_directly()
             && let Err(err) = send_now(&self.inner.socket, &mut chunks)
         {
-            flow.fail(err.clone());
-            drop(flow);
-            self.inner.changed.notify_waiters();
-            self.inner.work.notify_one();
-            return Err(err);
+            return Err(self.lost(flow, err));
         }
         let mut queued = false;
         for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
@@ -345,6 +371,21 @@ fn send_now(socket: &Socket, chunks: &mut Vec<Bytes>) -> StreamResult<()> {
         }
     }
     Ok(())
+}
+
+/// Sends as much of `data` as the socket takes now; returns how much.
+fn send_slice_now(socket: &Socket, data: &[u8]) -> StreamResult<usize> {
+    let mut sent = 0;
+    while sent < data.len() {
+        match socket.try_write_vectored(&[IoSlice::new(&data[sent..])]) {
+            Ok(0) => break,
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(sent)
 }
 
 /// The writer's task: flushes, half-closes and closes as the flow says.
