@@ -92,9 +92,7 @@ impl Service {
             model: InstanceModel::PerConnection,
         }
     }
-}
 
-impl Service {
     /// The instance model as this handler can run it. The component model
     /// does not enter a synchronously lifted `handle` (a blocking-style
     /// handler) again while a call is in progress, so a pooled instance of
