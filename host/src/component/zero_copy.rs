@@ -21,11 +21,11 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let result = linker.instance(STREAMS)?.func_wrap(
         "[method]stream-writer.write",
-        |mut store: StoreContextMut<'_, HostState>,
+        |store: StoreContextMut<'_, HostState>,
          (this, data): (Resource<StreamWriter>, WasmList<u8>)| {
-            // A handle first: the table borrows the store, as does the
-            // view of guest memory.
-            let writer = store.data_mut().table.get(&this)?.handle();
+            // Both are shared borrows of the store: the table lookup and
+            // the view of guest memory.
+            let writer = store.data().table.get(&this)?;
             let result = writer.write_slice(data.as_le_slice(&store));
             Ok((result.map_err(wit::Error::from),))
         },
