@@ -75,11 +75,14 @@ impl Listener {
     pub async fn accept(&self) -> io::Result<Socket> {
         match self {
             Listener::Tcp(l) => {
-                let (stream, _) = l.accept().await?;
+                let (stream, peer) = l.accept().await?;
                 let _ = stream.set_nodelay(true);
-                Ok(Socket::from(stream))
+                Ok(Socket::accepted(stream, Some(Address::Inet(peer))))
             }
-            Listener::Unix(l, _) => Ok(Socket::from(l.accept().await?.0)),
+            Listener::Unix(l, _) => {
+                let (stream, peer) = l.accept().await?;
+                Ok(Socket::accepted(stream, Address::from_unix(Ok(peer))))
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! A connected TCP or Unix socket, used through `&self` so that a reader
 //! and a writer can share it (Tokio's `try_read`/`try_write` and readiness
 //! futures all take `&self`). It remembers when it last moved bytes, for
-//! the server's idle timeout.
+//! the server's idle timeout, and its two addresses (asked of the kernel
+//! at most once each: `accept` already tells the peer's).
 
 use bytes::BufMut;
 use std::fmt;
@@ -33,7 +34,7 @@ impl fmt::Display for Address {
 }
 
 impl Address {
-    fn from_unix(addr: io::Result<tokio::net::unix::SocketAddr>) -> Option<Self> {
+    pub(crate) fn from_unix(addr: io::Result<tokio::net::unix::SocketAddr>) -> Option<Self> {
         let addr = addr.ok()?;
         let path = addr
             .as_pathname()
@@ -51,6 +52,10 @@ pub struct Socket {
     /// Milliseconds since [`clock_origin`] of the last successful read or
     /// write.
     last_activity: AtomicU64,
+    /// `peername`, once known: from `accept`, or asked on first use.
+    peer: OnceLock<Option<Address>>,
+    /// `sockname`, asked on first use.
+    local: OnceLock<Option<Address>>,
 }
 
 #[derive(Debug)]
@@ -86,7 +91,17 @@ impl Socket {
         Self {
             io,
             last_activity: AtomicU64::new(now_ms()),
+            peer: OnceLock::new(),
+            local: OnceLock::new(),
         }
+    }
+
+    /// A socket whose peer address is already known (`accept` returns it),
+    /// which saves a `getpeername` per connection.
+    pub fn accepted(socket: impl Into<Socket>, peer: Option<Address>) -> Self {
+        let socket = socket.into();
+        let _ = socket.peer.set(peer);
+        socket
     }
 
     fn touch<T>(&self, result: io::Result<T>) -> io::Result<T> {
@@ -183,19 +198,55 @@ impl Socket {
         let _ = self.sock_ref().set_linger(Some(Duration::ZERO));
     }
 
-    /// The remote endpoint (`peername`).
+    /// The remote endpoint (`peername`). Asked of the kernel once, so it
+    /// stays known after the peer went away (as asyncio's transport keeps
+    /// it from its creation).
     pub fn peer_addr(&self) -> Option<Address> {
-        match &self.io {
-            Io::Tcp(s) => s.peer_addr().ok().map(Address::Inet),
-            Io::Unix(s) => Address::from_unix(s.peer_addr()),
-        }
+        self.peer
+            .get_or_init(|| match &self.io {
+                Io::Tcp(s) => s.peer_addr().ok().map(Address::Inet),
+                Io::Unix(s) => Address::from_unix(s.peer_addr()),
+            })
+            .clone()
     }
 
-    /// The local endpoint (`sockname`).
+    /// The local endpoint (`sockname`), asked of the kernel once.
     pub fn local_addr(&self) -> Option<Address> {
-        match &self.io {
-            Io::Tcp(s) => s.local_addr().ok().map(Address::Inet),
-            Io::Unix(s) => Address::from_unix(s.local_addr()),
-        }
+        self.local
+            .get_or_init(|| match &self.io {
+                Io::Tcp(s) => s.local_addr().ok().map(Address::Inet),
+                Io::Unix(s) => Address::from_unix(s.local_addr()),
+            })
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{Listener, StreamWriter, WriterConfig};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn the_addresses_stay_known_after_the_peer_went_away() {
+        let listener = Listener::bind_tcp("127.0.0.1:0".parse().unwrap(), 16).unwrap();
+        let listening = listener.local_addr().unwrap();
+        let Address::Inet(addr) = listening.clone() else {
+            panic!("a TCP listener has an IP address")
+        };
+        let client = TcpStream::connect(addr).await.unwrap();
+        let client_addr = client.local_addr().unwrap();
+        let socket = Arc::new(listener.accept().await.unwrap());
+        let writer = StreamWriter::new(socket.clone(), &WriterConfig::default());
+        // The peer closes and the connection is reset: getpeername would
+        // now fail with ENOTCONN.
+        drop(client);
+        socket.shutdown(Shutdown::Both).unwrap();
+        assert_eq!(
+            writer.extra_info("peername"),
+            Some(Address::Inet(client_addr))
+        );
+        assert_eq!(writer.extra_info("sockname"), Some(listening));
+        assert_eq!(writer.extra_info("socket"), None);
     }
 }

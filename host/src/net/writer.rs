@@ -77,8 +77,6 @@ struct Inner {
     /// The flow changed in a way drainers or closers wait for.
     changed: Notify,
     close_grace: Duration,
-    peer: Option<Address>,
-    local: Option<Address>,
     /// `try_drain` calls since the last `drain`: past
     /// [`SYNC_DRAINS_PER_YIELD`] they are refused, so that a write loop
     /// still goes through `drain` (and yields) now and then.
@@ -92,7 +90,7 @@ impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inner")
             .field("flow", &self.flow)
-            .field("peer", &self.peer)
+            .field("peer", &self.socket.peer_addr())
             .finish_non_exhaustive()
     }
 }
@@ -104,10 +102,13 @@ const SYNC_DRAINS_PER_YIELD: u32 = 32;
 impl StreamWriter {
     /// A writer for `socket`; spawns its pump on the current Tokio runtime.
     pub fn new(socket: Arc<Socket>, config: &WriterConfig) -> Self {
+        // Learn the peer now, while it is connected, so that `peername`
+        // still answers after it went away, as in asyncio (free for an
+        // accepted socket: `accept` told it). `sockname` stays answerable
+        // while the socket is open, so it is asked on first use.
+        let _ = socket.peer_addr();
         let inner = Arc::new(Inner {
             flow: Mutex::new(WriteFlow::new(config.buffer_cap)),
-            peer: socket.peer_addr(),
-            local: socket.local_addr(),
             socket,
             work: Notify::new(),
             changed: Notify::new(),
@@ -323,8 +324,8 @@ impl WriterHandle {
     /// `get_extra_info(name)`: `peername` and `sockname`.
     pub fn extra_info(&self, name: &str) -> Option<Address> {
         match name {
-            "peername" => self.inner.peer.clone(),
-            "sockname" => self.inner.local.clone(),
+            "peername" => self.inner.socket.peer_addr(),
+            "sockname" => self.inner.socket.local_addr(),
             _ => None,
         }
     }
@@ -426,7 +427,7 @@ async fn pump(inner: Arc<Inner>) {
                             "close grace period expired with unsent data".into(),
                         ));
                         tracing::warn!(
-                            peer = ?inner.peer,
+                            peer = ?inner.socket.peer_addr(),
                             dropped,
                             "close: grace period expired, unsent bytes dropped"
                         );
