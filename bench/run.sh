@@ -47,8 +47,11 @@ log() { printf '%s [bench] %s\n' "$(date +%T)" "$*" >&2; }
 log "building wasio and wasio-bench (release)"
 cargo build --release -p wasio -p wasio-bench
 # The instantiation benchmark (host/benches/instantiate.rs): the same
-# release build, found through cargo's JSON messages.
+# release build, found through cargo's JSON messages: the artifact of the
+# target named `instantiate` (the messages also name the `wasio` binary,
+# in an order that depends on what was rebuilt).
 INSTANTIATE=$(cargo bench -p wasio --bench instantiate --no-run --message-format=json 2>/dev/null \
+  | grep '"name":"instantiate"' \
   | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
 WASIO=target/release/wasio
 BENCH=target/release/wasio-bench
