@@ -81,7 +81,7 @@ impl Listener {
             }
             Listener::Unix(l, _) => {
                 let (stream, peer) = l.accept().await?;
-                Ok(Socket::accepted(stream, Address::from_unix(Ok(peer))))
+                Ok(Socket::accepted(stream, Some(Address::from_unix(&peer))))
             }
         }
     }

@@ -34,13 +34,12 @@ impl fmt::Display for Address {
 }
 
 impl Address {
-    pub(crate) fn from_unix(addr: io::Result<tokio::net::unix::SocketAddr>) -> Option<Self> {
-        let addr = addr.ok()?;
+    pub(crate) fn from_unix(addr: &tokio::net::unix::SocketAddr) -> Self {
         let path = addr
             .as_pathname()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Some(Address::Unix(path))
+        Address::Unix(path)
     }
 }
 
@@ -205,7 +204,7 @@ impl Socket {
         self.peer
             .get_or_init(|| match &self.io {
                 Io::Tcp(s) => s.peer_addr().ok().map(Address::Inet),
-                Io::Unix(s) => Address::from_unix(s.peer_addr()),
+                Io::Unix(s) => s.peer_addr().ok().map(|a| Address::from_unix(&a)),
             })
             .clone()
     }
@@ -215,7 +214,7 @@ impl Socket {
         self.local
             .get_or_init(|| match &self.io {
                 Io::Tcp(s) => s.local_addr().ok().map(Address::Inet),
-                Io::Unix(s) => Address::from_unix(s.local_addr()),
+                Io::Unix(s) => s.local_addr().ok().map(|a| Address::from_unix(&a)),
             })
             .clone()
     }
@@ -238,8 +237,7 @@ mod tests {
         let client_addr = client.local_addr().unwrap();
         let socket = Arc::new(listener.accept().await.unwrap());
         let writer = StreamWriter::new(socket.clone(), &WriterConfig::default());
-        // The peer closes and the connection is reset: getpeername would
-        // now fail with ENOTCONN.
+        // The peer closes and this side shuts down.
         drop(client);
         socket.shutdown(Shutdown::Both).unwrap();
         assert_eq!(
