@@ -28,16 +28,17 @@ fn main() {
     ensure_target();
     check_every_component_is_built(&guest);
 
-    // Two builds, because cargo unifies a dependency's features over one
-    // build: the components wasio ships and benchmarks, without wit-bindgen's
-    // inter-task wake-ups (a cost on every sleep of a task), and the test
-    // components, which use them.
-    for packages in [PRODUCT, TESTS] {
+    // Three builds, because cargo unifies a dependency's features over one
+    // build: the `no_std` components (built with any std one, wasio-guest
+    // would get its `std` feature), the other components wasio ships and
+    // benchmarks, without wit-bindgen's inter-task wake-ups (a cost on
+    // every sleep of a task), and the test components, which use them.
+    for packages in GROUPS {
         build_guests(&guest, &target_dir, packages);
     }
 
     let out = target_dir.join(TARGET).join("release");
-    for name in PRODUCT.iter().chain(TESTS) {
+    for name in GROUPS.iter().copied().flatten() {
         let file = out.join(format!("{}.wasm", name.replace('-', "_")));
         assert!(
             file.exists(),
@@ -48,27 +49,26 @@ fn main() {
     println!("cargo:rustc-env=WASIO_GUEST_DIR={}", out.display());
 }
 
-/// The components wasio embeds and the benchmarks run.
-const PRODUCT: &[&str] = &[
-    "echo-server",
-    "echo-client",
-    "echo-lines",
-    "echo-raw",
-    "echo-raw-async",
-];
+/// The `no_std` components wasio embeds and the benchmarks run.
+const PRODUCT_NO_STD: &[&str] = &["echo-lines", "echo-raw"];
+/// The other components wasio embeds and the benchmarks run.
+const PRODUCT: &[&str] = &["echo-server", "echo-client", "echo-raw-async"];
 /// The components only the tests use.
 const TESTS: &[&str] = &["test-handler", "test-blocking", "conformance"];
+/// Every component, in the groups that are built separately.
+const GROUPS: [&[&str]; 3] = [PRODUCT_NO_STD, PRODUCT, TESTS];
 
 /// Panics when a guest directory (a member crate other than the library)
-/// is in neither list, which would leave it unbuilt without a word.
+/// is in no group, which would leave it unbuilt without a word.
 fn check_every_component_is_built(guest: &Path) {
     let entries =
         std::fs::read_dir(guest).unwrap_or_else(|e| panic!("cannot list {}: {e}", guest.display()));
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_crate = entry.path().join("Cargo.toml").is_file();
-        if is_crate && name != "wasio-guest" && !PRODUCT.iter().chain(TESTS).any(|p| *p == name) {
-            panic!("guest/{name} is in neither PRODUCT nor TESTS in host/build.rs: add it to one");
+        let listed = GROUPS.iter().copied().flatten().any(|p| *p == name);
+        if is_crate && name != "wasio-guest" && !listed {
+            panic!("guest/{name} is in no group of host/build.rs (GROUPS): add it to one");
         }
     }
 }

@@ -1,6 +1,12 @@
 //! Echoes raw bytes with `read(65536)` until EOF: the handler that the
 //! byte-stream benchmarks (pingpong-raw, bulk) use, since they send no
-//! line structure. Blocking style (see `wasio_guest::blocking`).
+//! line structure. Blocking style (see `wasio_guest::blocking`), and
+//! `no_std` (see wasio-guest's `std` feature): the per-connection cost is
+//! what the benchmarks measure.
+
+#![no_std]
+
+extern crate alloc;
 
 use wasio_guest::StreamError;
 use wasio_guest::blocking::{StreamReader, StreamWriter};

@@ -1,5 +1,6 @@
 use crate::raw;
-use std::fmt;
+use alloc::string::String;
+use core::fmt;
 
 /// An endpoint from `get_extra_info("peername" | "sockname")`.
 ///

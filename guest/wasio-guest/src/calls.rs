@@ -74,7 +74,8 @@ macro_rules! writer_calls {
             I: IntoIterator<Item = B>,
             B: AsRef<[u8]>,
         {
-            let chunks: Vec<Vec<u8>> = chunks.into_iter().map(|c| c.as_ref().to_vec()).collect();
+            let chunks: alloc::vec::Vec<alloc::vec::Vec<u8>> =
+                chunks.into_iter().map(|c| c.as_ref().to_vec()).collect();
             Ok(self.0.writelines(&chunks)?)
         }
 

@@ -1,5 +1,7 @@
 use crate::raw;
-use std::fmt;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
 /// `asyncio.IncompleteReadError`: EOF before the read could complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,4 +161,4 @@ impl fmt::Display for StreamError {
     }
 }
 
-impl std::error::Error for StreamError {}
+impl core::error::Error for StreamError {}

@@ -26,6 +26,17 @@
 //! the handler's own stack, and [`export_blocking_handler!`]: the faster
 //! style for a handler that does one thing at a time on its connection.
 //!
+//! Feature `std` (on by default): Rust's std, and with it
+//! [`create_task`] and [`start_server`], which spawn tasks. Without it the
+//! crate is `no_std` (it needs `alloc`) and supplies what std would give a
+//! component: a heap, `cabi_realloc`, a panic handler that prints to stderr,
+//! and the `handler error:` line of the export macros. Such a component
+//! imports no WASI start-up (environment, stdio, exit, terminal), only
+//! stderr: it is smaller and instantiates faster, which is what the
+//! `echo-raw` and `echo-lines` components use it for. A `no_std` handler
+//! crate says `#![no_std]` and `extern crate alloc;`, and depends on this
+//! crate with `default-features = false`.
+//!
 //! Feature `inter-task-wakeup`: needed when a Rust waker in one
 //! component-model task wakes a future in another, e.g. when the
 //! connections of a pooled instance (each its own `handle` call) share a
@@ -33,11 +44,22 @@
 //! need it. It costs two host calls every time a task goes to sleep, so it
 //! is off by default.
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
 // Lets the generated `with:` paths below name this crate absolutely.
 extern crate self as wasio_guest;
 
+extern crate alloc;
+
 #[doc(hidden)]
 pub use wit_bindgen;
+
+/// For the export macros, which expand in crates that may be `no_std`.
+#[doc(hidden)]
+pub mod __alloc {
+    pub use alloc::string::String;
+    pub use alloc::vec::Vec;
+}
 
 /// The raw generated bindings of the imported interface.
 pub mod bindings {
@@ -77,6 +99,8 @@ pub mod command {
 
 pub(crate) use bindings::wasio::streams::streams as raw;
 
+use alloc::string::ToString;
+
 #[macro_use]
 mod calls;
 
@@ -85,12 +109,16 @@ pub mod blocking;
 mod error;
 pub mod pyrepr;
 mod reader;
+#[cfg(all(not(feature = "std"), target_family = "wasm"))]
+mod runtime;
+#[cfg(feature = "std")]
 mod server;
 mod writer;
 
 pub use address::Address;
 pub use error::{IncompleteReadError, LimitOverrunError, StreamError};
 pub use reader::StreamReader;
+#[cfg(feature = "std")]
 pub use server::{
     Server, start_server, start_server_with, start_unix_server, start_unix_server_with,
 };
@@ -103,10 +131,11 @@ pub use raw::ServerOptions;
 
 /// Runs a future as a concurrent task of the current component task
 /// (asyncio's `create_task`).
+#[cfg(feature = "std")]
 pub use wit_bindgen::spawn_local as create_task;
 
 /// A `Result` whose error is [`StreamError`].
-pub type Result<T, E = StreamError> = std::result::Result<T, E>;
+pub type Result<T, E = StreamError> = core::result::Result<T, E>;
 
 /// `asyncio.open_connection(host, port)`: connect over TCP. The host
 /// grants addresses with `--allow-connect`; others fail with
@@ -139,6 +168,18 @@ pub async fn open_unix_connection_with(
     Ok((StreamReader::from_raw(r), StreamWriter::from_raw(w)))
 }
 
+/// Prints a line to the component's stderr: `eprintln!`, also without
+/// std. The export macros report a handler's error with it.
+#[doc(hidden)]
+pub fn eprintln(args: core::fmt::Arguments<'_>) {
+    #[cfg(feature = "std")]
+    std::eprintln!("{args}");
+    #[cfg(all(not(feature = "std"), target_family = "wasm"))]
+    runtime::eprint(format_args!("{args}\n"));
+    #[cfg(all(not(feature = "std"), not(target_family = "wasm")))]
+    let _ = args;
+}
+
 /// Exports an `async fn(StreamReader, StreamWriter) -> Result<()>` as the
 /// component's connection handler (`wasio:streams/handler`). The host calls
 /// it once per accepted connection, as asyncio calls `start_server`'s
@@ -156,7 +197,7 @@ macro_rules! export_handler {
                 let reader = $crate::StreamReader::from_raw(reader);
                 let writer = $crate::StreamWriter::from_raw(writer);
                 if let Err(err) = $handler(reader, writer).await {
-                    eprintln!("handler error: {err}");
+                    $crate::eprintln(format_args!("handler error: {err}"));
                 }
             }
         }
@@ -172,7 +213,9 @@ macro_rules! export_command {
     ($main:path) => {
         struct __WasioCommand;
         impl $crate::command::Guest for __WasioCommand {
-            async fn run(args: Vec<String>) -> Result<(), String> {
+            async fn run(
+                args: $crate::__alloc::Vec<$crate::__alloc::String>,
+            ) -> Result<(), $crate::__alloc::String> {
                 $main(args).await
             }
         }

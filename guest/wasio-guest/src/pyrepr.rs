@@ -1,6 +1,9 @@
 //! Python's `repr()` of a string, so that guests print what the asyncio
 //! examples print (`Received 'Hello World!'`).
 
+use alloc::format;
+use alloc::string::String;
+
 /// `repr(s)` as CPython writes it: single quotes unless the text contains
 /// a single quote and no double quote; `\\`, `\n`, `\r`, `\t` and other
 /// control characters escaped.

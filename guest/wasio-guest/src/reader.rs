@@ -1,4 +1,5 @@
 use crate::{Result, raw};
+use alloc::vec::Vec;
 
 /// `asyncio.StreamReader`.
 ///

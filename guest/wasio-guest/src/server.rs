@@ -1,7 +1,9 @@
 use crate::{Address, Result, ServerOptions, StreamError, StreamReader, StreamWriter, raw};
-use std::cell::RefCell;
-use std::future::Future;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::Future;
 use wit_bindgen::JoinHandle;
 
 /// `asyncio.Server`: returned by [`start_server`]; accepts in a task of its

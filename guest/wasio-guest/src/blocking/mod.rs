@@ -97,7 +97,8 @@ pub fn open_unix_connection(path: &str) -> Result<(StreamReader, StreamWriter)> 
 /// Exports an `fn(StreamReader, StreamWriter) -> Result<()>` (the
 /// [`blocking`](crate::blocking) types) as the component's connection
 /// handler (`wasio:streams/handler`), lifted synchronously. An error it
-/// returns is printed to stderr and the connection is closed.
+/// returns is printed to stderr (also without std) and the connection is
+/// closed.
 #[macro_export]
 macro_rules! export_blocking_handler {
     ($handler:path) => {
@@ -110,7 +111,7 @@ macro_rules! export_blocking_handler {
                 let reader = $crate::blocking::StreamReader::from_raw(reader);
                 let writer = $crate::blocking::StreamWriter::from_raw(writer);
                 if let Err(err) = $handler(reader, writer) {
-                    eprintln!("handler error: {err}");
+                    $crate::eprintln(format_args!("handler error: {err}"));
                 }
             }
         }

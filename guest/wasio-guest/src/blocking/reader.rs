@@ -1,5 +1,6 @@
 use super::raw;
 use crate::Result;
+use alloc::vec::Vec;
 
 /// `asyncio.StreamReader` with blocking reads: each waits on the
 /// handler's own stack. The semantics are the async
