@@ -136,7 +136,6 @@ fn ensure_target() {
     if env::var_os("WASIO_SKIP_TARGET_INSTALL").is_some() {
         panic!("the {TARGET} target is not installed: run `rustup target add {TARGET}`");
     }
-    println!("cargo:warning=installing the {TARGET} target with rustup (once)");
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()
@@ -144,4 +143,10 @@ fn ensure_target() {
     if !status.success() {
         panic!("`rustup target add {TARGET}` failed ({status})");
     }
+    // Cargo shows a build script's warnings once it has finished, and again
+    // on later builds that reuse its output: so the note says what happened
+    // on the first build, not what is happening now.
+    println!(
+        "cargo:warning=the {TARGET} target was missing: installed it with rustup (on the first build)"
+    );
 }
