@@ -40,8 +40,9 @@ pub struct ServeArgs {
     /// The handler component (.wasm). Default: the bundled echo server.
     pub component: Option<PathBuf>,
 
-    /// Where to listen: HOST:PORT, [IPv6]:PORT or unix:PATH. Repeat to
-    /// listen on several. Default: 127.0.0.1:8888.
+    /// Where to listen: HOST:PORT, [IPv6]:PORT or unix:PATH. A host name
+    /// is listened on at every address it resolves to. Repeat to listen on
+    /// several. Default: 127.0.0.1:8888.
     #[arg(long, value_name = "ADDR")]
     pub listen: Vec<Endpoint>,
 

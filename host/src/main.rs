@@ -82,7 +82,7 @@ async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
     };
     let mut listeners = Vec::new();
     for endpoint in &endpoints {
-        let listener = match endpoint {
+        let bound = match endpoint {
             Endpoint::Inet {
                 host,
                 port: Some(port),
@@ -90,13 +90,15 @@ async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
             Endpoint::Inet { port: None, .. } => {
                 wasmtime::bail!("--listen {endpoint}: give a port (0 picks a free one)")
             }
-            Endpoint::Unix(path) => Listener::bind_unix(path, args.backlog),
+            Endpoint::Unix(path) => Listener::bind_unix(path, args.backlog).map(|l| vec![l]),
         }
         .with_context(|| format!("cannot listen on {endpoint}"))?;
-        if let Some(addr) = listener.local_addr() {
-            println!("Serving on {addr}");
+        for listener in bound {
+            if let Some(addr) = listener.local_addr() {
+                println!("Serving on {addr}");
+            }
+            listeners.push(listener);
         }
-        listeners.push(listener);
     }
     let model = args.model();
     tracing::info!(component = %name, ?model, max_connections = limits.max_connections, "serving");

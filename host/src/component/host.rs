@@ -352,8 +352,8 @@ impl<T: Send> HostWithStore<T> for Streams {
                 )));
             }
             let backlog = options.backlog.unwrap_or(DEFAULT_BACKLOG);
-            let listener = net::Listener::bind_tcp_host(&host, port, backlog).await?;
-            Ok(Server::new(listener, limit_of(options.limit)))
+            let listeners = net::Listener::bind_tcp_host(&host, port, backlog).await?;
+            Ok(Server::new(listeners, limit_of(options.limit)))
         }
         .await;
         push_server(accessor, server)
@@ -369,7 +369,7 @@ impl<T: Send> HostWithStore<T> for Streams {
         let server = if net.policy.may_listen_unix(path) {
             let backlog = options.backlog.unwrap_or(DEFAULT_BACKLOG);
             net::Listener::bind_unix(path, backlog)
-                .map(|l| Server::new(l, limit_of(options.limit)))
+                .map(|l| Server::new(vec![l], limit_of(options.limit)))
                 .map_err(StreamError::from)
         } else {
             tracing::warn!(path = %path.display(), "sandbox: listen denied (grant it with --allow-listen unix:PATH)");

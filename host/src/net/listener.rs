@@ -6,7 +6,9 @@ use super::writer::{WeakWriter, WriterHandle};
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use tokio::net::{TcpListener, TcpSocket, UnixListener, UnixSocket};
 use tokio::sync::Notify;
 
@@ -29,31 +31,74 @@ pub enum Listener {
 impl Listener {
     /// Listens on `addr` with `SO_REUSEADDR`, as asyncio does.
     pub fn bind_tcp(addr: SocketAddr, backlog: u32) -> io::Result<Self> {
+        Self::bind_tcp_with(addr, backlog, false)
+    }
+
+    /// [`Listener::bind_tcp`], with `IPV6_V6ONLY` set on an IPv6 socket
+    /// when `v6_only`.
+    fn bind_tcp_with(addr: SocketAddr, backlog: u32, v6_only: bool) -> io::Result<Self> {
         let socket = if addr.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
             TcpSocket::new_v6()?
         };
         socket.set_reuseaddr(true)?;
+        if v6_only && addr.is_ipv6() {
+            socket2::SockRef::from(&socket).set_only_v6(true)?;
+        }
         socket.bind(addr)?;
         Ok(Listener::Tcp(socket.listen(backlog)?))
     }
 
-    /// Listens on the first address `host` resolves to.
-    pub async fn bind_tcp_host(host: &str, port: u16, backlog: u32) -> io::Result<Self> {
-        let mut last = None;
-        for addr in tokio::net::lookup_host((host, port)).await? {
-            match Self::bind_tcp(addr, backlog) {
-                Ok(listener) => return Ok(listener),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
+    /// Listens on every address `host` resolves to, as asyncio's
+    /// `start_server` does (`localhost` may be both 127.0.0.1 and ::1).
+    pub async fn bind_tcp_host(host: &str, port: u16, backlog: u32) -> io::Result<Vec<Self>> {
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+        if addrs.is_empty() {
+            return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("{host} resolves to no address"),
-            )
-        }))
+            ));
+        }
+        Self::bind_tcp_all(&addrs, backlog)
+    }
+
+    /// Listens on each of `addrs` (duplicates once). An address whose
+    /// family the machine lacks (`EADDRNOTAVAIL`, e.g. ::1 with IPv6 off)
+    /// is skipped, as asyncio skips it; any other failure fails the whole,
+    /// naming the address. When the addresses mix IPv4 and IPv6, the IPv6
+    /// sockets are `IPV6_V6ONLY` (as asyncio's are) so that they do not
+    /// also claim the IPv4 port.
+    pub fn bind_tcp_all(addrs: &[SocketAddr], backlog: u32) -> io::Result<Vec<Self>> {
+        let mixed = addrs.iter().any(SocketAddr::is_ipv4) && addrs.iter().any(SocketAddr::is_ipv6);
+        let mut listeners = Vec::new();
+        let mut bound = Vec::new();
+        let mut unavailable = None;
+        for &addr in addrs {
+            if bound.contains(&addr) {
+                continue;
+            }
+            match Self::bind_tcp_with(addr, backlog, mixed) {
+                Ok(listener) => {
+                    listeners.push(listener);
+                    bound.push(addr);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => {
+                    tracing::debug!(%addr, "not listening on an address this machine lacks: {e}");
+                    unavailable = Some(e);
+                }
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("error while attempting to bind on address {addr}: {e}"),
+                    ));
+                }
+            }
+        }
+        match unavailable {
+            Some(e) if listeners.is_empty() => Err(e),
+            _ => Ok(listeners),
+        }
     }
 
     /// Listens on a Unix socket path. A stale socket file left there is
@@ -73,16 +118,19 @@ impl Listener {
     /// Waits for a connection. TCP connections get `TCP_NODELAY`, as in
     /// asyncio.
     pub async fn accept(&self) -> io::Result<Socket> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// [`Listener::accept`] as a poll, for waiting on several listeners.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Socket>> {
         match self {
-            Listener::Tcp(l) => {
-                let (stream, peer) = l.accept().await?;
+            Listener::Tcp(l) => l.poll_accept(cx).map_ok(|(stream, peer)| {
                 let _ = stream.set_nodelay(true);
-                Ok(Socket::accepted(stream, Some(Address::Inet(peer))))
-            }
-            Listener::Unix(l, _) => {
-                let (stream, peer) = l.accept().await?;
-                Ok(Socket::accepted(stream, Some(Address::from_unix(&peer))))
-            }
+                Socket::accepted(stream, Some(Address::Inet(peer)))
+            }),
+            Listener::Unix(l, _) => l
+                .poll_accept(cx)
+                .map_ok(|(stream, peer)| Socket::accepted(stream, Some(Address::from_unix(&peer)))),
         }
     }
 
@@ -119,23 +167,28 @@ pub struct ServerHandle {
 #[derive(Debug)]
 struct ServerInner {
     /// `None` once closed: dropping the last reference stops listening.
-    listener: Mutex<Option<Arc<Listener>>>,
+    listeners: Mutex<Option<Arc<[Listener]>>>,
+    /// Which listener `accept` looks at first, so that a busy one does not
+    /// starve the others.
+    next: AtomicUsize,
     /// The writers of the connections this server accepted.
     clients: Mutex<Vec<WeakWriter>>,
     closed: Notify,
-    address: Option<Address>,
+    addresses: Vec<Address>,
     /// The reader limit of accepted connections.
     limit: usize,
 }
 
 impl Server {
-    /// Serves `listener`, giving accepted readers `limit`.
-    pub fn new(listener: Listener, limit: usize) -> Self {
+    /// Serves `listeners` (at least one: asyncio's server of several
+    /// sockets), giving accepted readers `limit`.
+    pub fn new(listeners: Vec<Listener>, limit: usize) -> Self {
         Self {
             handle: ServerHandle {
                 inner: Arc::new(ServerInner {
-                    address: listener.local_addr(),
-                    listener: Mutex::new(Some(Arc::new(listener))),
+                    addresses: listeners.iter().filter_map(Listener::local_addr).collect(),
+                    listeners: Mutex::new(Some(listeners.into())),
+                    next: AtomicUsize::new(0),
                     clients: Mutex::new(Vec::new()),
                     closed: Notify::new(),
                     limit,
@@ -169,9 +222,20 @@ impl ServerHandle {
         let closed = self.inner.closed.notified();
         tokio::pin!(closed);
         closed.as_mut().enable();
-        let listener = lock(&self.inner.listener).clone()?;
+        let listeners = lock(&self.inner.listeners).clone()?;
+        let first = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        let accept = std::future::poll_fn(|cx| {
+            let n = listeners.len();
+            (0..n)
+                .map(|i| &listeners[(first + i) % n])
+                .find_map(|l| match l.poll_accept(cx) {
+                    Poll::Ready(accepted) => Some(Poll::Ready(accepted)),
+                    Poll::Pending => None,
+                })
+                .unwrap_or(Poll::Pending)
+        });
         tokio::select! {
-            accepted = listener.accept() => Some(accepted),
+            accepted = accept => Some(accepted),
             _ = closed => None,
         }
     }
@@ -184,7 +248,7 @@ impl ServerHandle {
     /// The addresses listened on (asyncio's `server.sockets`).
     pub fn sockets(&self) -> Vec<Address> {
         if self.is_serving() {
-            self.inner.address.iter().cloned().collect()
+            self.inner.addresses.clone()
         } else {
             Vec::new()
         }
@@ -192,14 +256,14 @@ impl ServerHandle {
 
     /// Stops listening; pending `accept`s return `None`.
     pub fn close(&self) {
-        if lock(&self.inner.listener).take().is_some() {
+        if lock(&self.inner.listeners).take().is_some() {
             self.inner.closed.notify_waiters();
         }
     }
 
     /// True until closed.
     pub fn is_serving(&self) -> bool {
-        lock(&self.inner.listener).is_some()
+        lock(&self.inner.listeners).is_some()
     }
 
     /// Remembers a connection this server accepted, for `close_clients`,
@@ -241,5 +305,59 @@ impl ServerHandle {
         for client in self.clients() {
             let _ = client.wait_closed().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpStream;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_server_on_several_addresses_accepts_on_each() {
+        let listeners = Listener::bind_tcp_all(&[addr("127.0.0.1:0"), addr("[::1]:0")], 16)
+            .expect("loopback binds");
+        if listeners.len() == 1 {
+            // ::1 is EADDRNOTAVAIL where IPv6 is off: skipped, as asyncio does.
+            eprintln!("no IPv6 loopback here: only 127.0.0.1 is checked");
+        }
+        let n = listeners.len();
+        let server = Server::new(listeners, 1024);
+        let sockets = server.sockets();
+        assert_eq!(sockets.len(), n, "{sockets:?}");
+        for socket in sockets {
+            let Address::Inet(at) = socket else {
+                panic!("a TCP address: {socket:?}")
+            };
+            let _client = TcpStream::connect(at).await.unwrap();
+            let accepted = server.accept().await.expect("serving").unwrap();
+            assert_eq!(accepted.local_addr(), Some(Address::Inet(at)));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_given_twice_is_listened_on_once() {
+        let free = Listener::bind_tcp(addr("127.0.0.1:0"), 16).unwrap();
+        let Some(Address::Inet(at)) = free.local_addr() else {
+            panic!("a TCP address")
+        };
+        drop(free);
+        let listeners = Listener::bind_tcp_all(&[at, at], 16).unwrap();
+        assert_eq!(listeners.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_busy_address_fails_the_whole_and_is_named() {
+        let busy = Listener::bind_tcp(addr("127.0.0.1:0"), 16).unwrap();
+        let Some(Address::Inet(at)) = busy.local_addr() else {
+            panic!("a TCP address")
+        };
+        let err = Listener::bind_tcp_all(&[addr("127.0.0.1:0"), at], 16).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains(&at.to_string()), "{err}");
     }
 }
