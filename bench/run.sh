@@ -365,8 +365,8 @@ EOF
     blocking guest API (\`wasio_guest::blocking\`) and \`no_std\` (no WASI
     start-up imports; see wasio-guest's \`std\` feature); and, in the
     pingpong and connection-rate columns, \`wasio serve echo_raw_async.wasm\`
-    (guest/echo-raw-async: echo-raw's loop with the async guest API, with
-    std). The default per-connection instance model and default flags;
+    (guest/echo-raw-async: echo-raw's loop with the async guest API, also
+    \`no_std\`). The default per-connection instance model and default flags;
   - \`wasio-bench echo-server [--lines]\`: Tokio multi-thread runtime (one
     worker under taskset), a task per connection, 64 KiB reads, or
     \`read_until('\\n')\` + \`write_all\`;

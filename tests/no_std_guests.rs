@@ -1,5 +1,6 @@
-//! The `no_std` handlers (`echo-raw` and `echo-lines`: wasio-guest
-//! without its `std` feature, see guest/wasio-guest/src/runtime.rs): they
+//! The `no_std` handlers (`echo-raw`, `echo-lines` and `echo-raw-async`:
+//! wasio-guest without its `std` feature, see
+//! guest/wasio-guest/src/runtime.rs): they
 //! link none of std's WASI start-up, their heap grows past the initial
 //! memory as a std guest's does, and a handler error still reaches stderr.
 
@@ -30,7 +31,7 @@ fn allowed(import: &str) -> bool {
 #[test]
 fn the_no_std_handlers_import_only_streams_and_stderr() {
     let runtime = Runtime::new().expect("engine");
-    for name in ["echo_raw", "echo_lines"] {
+    for name in ["echo_raw", "echo_lines", "echo_raw_async"] {
         let loaded = runtime.load_file(&guest(name)).expect("component loads");
         let ty = loaded.component.component_type();
         let imports: Vec<String> = ty

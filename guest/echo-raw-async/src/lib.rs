@@ -1,6 +1,11 @@
 //! `echo-raw` written with the async guest API (`read(65536)`, `write`,
 //! `drain` until EOF): the same echo, for measuring what the async style
-//! costs against the blocking one.
+//! costs against the blocking one. `no_std`, as echo-raw is, so that the
+//! style is the only difference.
+
+#![no_std]
+
+extern crate alloc;
 
 use wasio_guest::{StreamError, StreamReader, StreamWriter};
 

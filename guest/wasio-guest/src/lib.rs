@@ -33,7 +33,7 @@
 //! and the `handler error:` line of the export macros. Such a component
 //! imports no WASI start-up (environment, stdio, exit, terminal), only
 //! stderr: it is smaller and instantiates faster, which is what the
-//! `echo-raw` and `echo-lines` components use it for. A `no_std` handler
+//! `echo-raw`, `echo-lines` and `echo-raw-async` components use it for. A `no_std` handler
 //! crate says `#![no_std]` and `extern crate alloc;`, and depends on this
 //! crate with `default-features = false`.
 //!
