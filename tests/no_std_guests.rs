@@ -82,6 +82,33 @@ async fn a_no_std_heap_grows_and_reuses_memory_for_lines_of_a_mebibyte() {
     assert!(rest.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_no_std_handler_echoes_small_and_large_writes() {
+    let server = serve_tcp("echo_raw_async", 64 * 1024, NetConfig::default());
+    let stream = deadline(TcpStream::connect(server.tcp())).await.unwrap();
+    let (mut read_half, mut write_half) = stream.into_split();
+    // 64 bytes, then 1 MiB: reads of up to 64 KiB each, the heap growing
+    // to hold them, drain waiting while the echo backs up.
+    for size in [64, 1 << 20] {
+        let sent: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut echoed = vec![0; size];
+        let (written, read) = deadline(async {
+            tokio::join!(
+                write_half.write_all(&sent),
+                read_half.read_exact(&mut echoed)
+            )
+        })
+        .await;
+        written.unwrap();
+        read.unwrap();
+        assert!(echoed == sent, "{size} bytes came back different");
+    }
+    write_half.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    deadline(read_half.read_to_end(&mut rest)).await.unwrap();
+    assert!(rest.is_empty());
+}
+
 #[tokio::test]
 async fn a_no_std_handler_reports_its_error_on_stderr() {
     let component = guest("echo_raw");
