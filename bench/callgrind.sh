@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# User-space instructions per pingpong message of `wasio serve`, counted by
+# valgrind's callgrind: a figure that repeats to within about 1% from run
+# to run on this shared machine, where times move by 20-50%. For A/B
+# comparisons of a change to the per-message path (bench/run.sh is for
+# the ratios against the other servers).
+#
+#   bench/callgrind.sh [COMPONENT.wasm] [wasio serve flags...]
+#
+# Defaults: the echo_raw handler, 50 connections (CONNECTIONS=N to
+# change), a 2-second uncounted warm-up, then 5 counted seconds. Prints
+# one line: instructions per message, and the messages counted. KEEP=FILE
+# keeps the callgrind profile (read it with callgrind_annotate). Kernel
+# time is not counted (callgrind sees user space only), and the load's
+# connections are set up before counting starts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installed" >&2; exit 1; }
+cargo build --release -p wasio -p wasio-bench >&2
+WASM=${1:-target/guest/wasm32-wasip2/release/echo_raw.wasm}
+shift || true
+CONNECTIONS=${CONNECTIONS:-50}
+WORK=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+# A small instance pool: valgrind cannot reserve the address space of the
+# default one (10,000 slots).
+valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
+  target/release/wasio serve "$WASM" --listen "127.0.0.1:$PORT" \
+  --max-connections $((CONNECTIONS + 16)) "$@" >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# Under valgrind the server takes a few seconds to start: wait up to 60 s.
+for _ in $(seq 600); do
+  grep -q "^Serving on" "$WORK/serve.log" 2>/dev/null && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "^Serving on" "$WORK/serve.log" || { echo "callgrind.sh: the server did not start" >&2; exit 1; }
+
+load() {
+  target/release/wasio-bench load --mode pingpong --size 64 --connections "$CONNECTIONS" \
+    --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0
+}
+load 2 >/dev/null
+callgrind_control -z "$SERVER" >/dev/null 2>&1
+load 5 >"$WORK/load.json"
+callgrind_control -d "$SERVER" >/dev/null 2>&1
+kill -INT "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+
+PROFILE=$(ls "$WORK"/cg.out.* | head -n1)
+[[ -n ${KEEP:-} ]] && cp "$PROFILE" "$KEEP"
+python3 - "$PROFILE" "$WORK/load.json" <<'PY'
+import json, sys
+total = next(int(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("summary:"))
+load = json.load(open(sys.argv[2]))
+if load["errors"]:
+    sys.exit(f"callgrind.sh: the load had errors: {load['first_error']}")
+print(f"{total / load['ops']:.0f} instructions per message ({load['ops']} messages)")
+PY
