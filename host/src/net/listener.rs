@@ -72,17 +72,13 @@ impl Listener {
     pub fn bind_tcp_all(addrs: &[SocketAddr], backlog: u32) -> io::Result<Vec<Self>> {
         let mixed = addrs.iter().any(SocketAddr::is_ipv4) && addrs.iter().any(SocketAddr::is_ipv6);
         let mut listeners = Vec::new();
-        let mut bound = Vec::new();
         let mut unavailable = None;
-        for &addr in addrs {
-            if bound.contains(&addr) {
+        for (i, &addr) in addrs.iter().enumerate() {
+            if addrs[..i].contains(&addr) {
                 continue;
             }
             match Self::bind_tcp_with(addr, backlog, mixed) {
-                Ok(listener) => {
-                    listeners.push(listener);
-                    bound.push(addr);
-                }
+                Ok(listener) => listeners.push(listener),
                 Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => {
                     tracing::debug!(%addr, "not listening on an address this machine lacks: {e}");
                     unavailable = Some(e);

@@ -232,10 +232,6 @@ impl StreamReader {
     ) -> StreamResult<T> {
         lock(&self.inner.state).buffer.check_exception()?;
         let mut waiting = None;
-        // Set when the operation first has to wait (reads served from the
-        // buffer never look at the clock): the state's timer then runs to
-        // this operation's deadline.
-        let mut timed = false;
         loop {
             {
                 let mut state = lock(&self.inner.state);
@@ -250,6 +246,9 @@ impl StreamReader {
                     }
                     state.waiting = true;
                     waiting = Some(Waiting(&self.inner));
+                    // The state's timer runs to this operation's deadline,
+                    // set when it first has to wait: reads served from the
+                    // buffer never look at the clock.
                     if let (Some(timeout), Source::Socket(_)) =
                         (self.inner.read_timeout, &self.inner.source)
                     {
@@ -260,7 +259,6 @@ impl StreamReader {
                                 state.timer = Some(Box::pin(tokio::time::sleep_until(deadline)))
                             }
                         }
-                        timed = true;
                     }
                 }
                 if let Source::Socket(socket) = &self.inner.source
@@ -272,7 +270,7 @@ impl StreamReader {
             match &self.inner.source {
                 Source::Memory(notify) => notify.notified().await,
                 Source::Socket(socket) => {
-                    let ready = if timed {
+                    let ready = if self.inner.read_timeout.is_some() {
                         self.readable_or_timed_out(socket).await.ok_or_else(|| {
                             StreamError::TimedOut(format!(
                                 "{name}() waited longer than the read timeout"
@@ -288,9 +286,7 @@ impl StreamReader {
             }
         }
     }
-}
 
-impl StreamReader {
     /// Waits until `socket` may be readable, or (`None`) until the state's
     /// timer passes its deadline.
     async fn readable_or_timed_out(&self, socket: &Socket) -> Option<io::Result<()>> {
