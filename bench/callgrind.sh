@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# User-space instructions per pingpong message of `wasio serve`, counted by
+# User-space instructions per pingpong message (MODE=lines: per line
+# message, for a line-echo handler; MODE=connect: per new connection) of
+# `wasio serve`, counted by
 # valgrind's callgrind: a figure that repeats to within about 1% from run
 # to run on this shared machine, where times move by 20-50%. For A/B
 # comparisons of a change to the per-message path (bench/run.sh is for
@@ -10,7 +12,9 @@
 # Defaults: the echo_raw handler, 50 connections (CONNECTIONS=N to
 # change), a 2-second uncounted warm-up, then 5 counted seconds. Prints
 # one line: instructions per message, and the messages counted. KEEP=FILE
-# keeps the callgrind profile (read it with callgrind_annotate). Kernel
+# keeps the callgrind profile (read it with callgrind_annotate);
+# CALLGRIND_FLAGS adds valgrind flags (e.g. --cache-sim=yes, whose cache
+# misses show where a larger working set costs). Kernel
 # time is not counted (callgrind sees user space only), and the load's
 # connections are set up before counting starts.
 set -euo pipefail
@@ -26,7 +30,8 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 
 # A small instance pool: valgrind cannot reserve the address space of the
 # default one (10,000 slots).
-valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" \
+# shellcheck disable=SC2086 # CALLGRIND_FLAGS is a list of flags
+valgrind --tool=callgrind ${CALLGRIND_FLAGS:-} --callgrind-out-file="$WORK/cg.out" \
   target/release/wasio serve "$WASM" --listen "127.0.0.1:$PORT" \
   --max-connections $((CONNECTIONS + 16)) "$@" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
@@ -40,9 +45,18 @@ for _ in $(seq 600); do
 done
 grep -q "^Serving on" "$WORK/serve.log" || { echo "callgrind.sh: the server did not start" >&2; exit 1; }
 
+MODE=${MODE:-pingpong}
 load() {
-  target/release/wasio-bench load --mode pingpong --size 64 --connections "$CONNECTIONS" \
-    --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0
+  case $MODE in
+    pingpong | lines)
+      target/release/wasio-bench load --mode "$MODE" --size 64 --connections "$CONNECTIONS" \
+        --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0 ;;
+    connect)
+      # As bench/run.sh's connection-rate column: 4 connectors, one line each.
+      target/release/wasio-bench connect-rate --connections 4 --size 64 \
+        --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0 ;;
+    *) echo "callgrind.sh: MODE is pingpong, lines or connect, not $MODE" >&2; exit 1 ;;
+  esac
 }
 load 2 >/dev/null
 callgrind_control -z "$SERVER" >/dev/null 2>&1
@@ -53,11 +67,12 @@ wait "$SERVER" 2>/dev/null || true
 
 PROFILE=$(ls "$WORK"/cg.out.* | head -n1)
 [[ -n ${KEEP:-} ]] && cp "$PROFILE" "$KEEP"
-python3 - "$PROFILE" "$WORK/load.json" <<'PY'
+python3 - "$PROFILE" "$WORK/load.json" "$MODE" <<'PY'
 import json, sys
 total = next(int(l.split()[1]) for l in open(sys.argv[1]) if l.startswith("summary:"))
 load = json.load(open(sys.argv[2]))
 if load["errors"]:
     sys.exit(f"callgrind.sh: the load had errors: {load['first_error']}")
-print(f"{total / load['ops']:.0f} instructions per message ({load['ops']} messages)")
+unit = "connection" if sys.argv[3] == "connect" else "message"
+print(f"{total / load['ops']:.0f} instructions per {unit} ({load['ops']} {unit}s)")
 PY

@@ -233,6 +233,30 @@ async fn try_drain_answers_at_once_only_when_drain_would_not_wait() {
 }
 
 #[tokio::test]
+async fn write_and_check_drain_writes_and_answers_as_try_drain_would() {
+    let (writer, mut peer) = writer_pair(&WriterConfig::default()).await;
+    assert_eq!(writer.write_and_check_drain(b"hello"), Ok(true));
+    let mut buf = [0u8; 5];
+    deadline(peer.read_exact(&mut buf)).await.unwrap();
+    assert_eq!(&buf, b"hello", "the bytes were written");
+    // It counts as a `try_drain` answer: a write loop still yields.
+    let answered = 1
+        + (0..100)
+            .take_while(|_| writer.write_and_check_drain(b"x") == Ok(true))
+            .count();
+    assert_eq!(answered, 32);
+    deadline(writer.drain()).await.expect("drain completes");
+    // Above the high-water mark: written, but drain must be called.
+    fill_past_high_water(&writer);
+    let before = writer.write_buffer_size();
+    assert_eq!(writer.write_and_check_drain(b"queued"), Ok(false));
+    assert_eq!(writer.write_buffer_size(), before + 6);
+    // After the connection is gone it fails as `write` does.
+    writer.abort();
+    assert!(writer.write_and_check_drain(b"lost").is_err());
+}
+
+#[tokio::test]
 async fn the_write_buffer_cap_refuses_writes_instead_of_growing() {
     let config = WriterConfig {
         buffer_cap: 256 * 1024,

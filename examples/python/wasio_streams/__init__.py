@@ -264,6 +264,9 @@ class StreamWriter:
     def __init__(self, resource, reader=None):
         self._w = resource
         self._reader = reader
+        # Set by a write after which the host said a drain would return at
+        # once; cleared by every other writer call (see drain).
+        self._drained = False
 
     def __repr__(self):
         return f"<wasio_streams.StreamWriter peername={self.get_extra_info('peername')!r}>"
@@ -275,22 +278,27 @@ class StreamWriter:
         return self
 
     def write(self, data):
-        _sync(self._w.write, bytes(data))
+        self._drained = False
+        self._drained = _sync(self._w.write_and_check_drain, bytes(data))
 
     def writelines(self, data):
+        self._drained = False
         _sync(self._w.writelines, [bytes(d) for d in data])
 
     def write_eof(self):
+        self._drained = False
         _sync(self._w.write_eof)
 
     def can_write_eof(self):
         return self._w.can_write_eof()
 
     def close(self):
+        self._drained = False
         self._w.close()
 
     def abort(self):
         """`transport.abort()`: close at once, dropping unsent bytes."""
+        self._drained = False
         self._w.abort()
 
     def is_closing(self):
@@ -300,6 +308,11 @@ class StreamWriter:
         await _call(self._w.wait_closed())
 
     async def drain(self):
+        # The write before this one already learnt that there is no need
+        # to wait: no host call at all.
+        if self._drained:
+            self._drained = False
+            return
         # The host answers at once when there is no need to wait, which
         # saves an async call per write.
         ready = self._w.try_drain()
@@ -318,6 +331,7 @@ class StreamWriter:
         return self._w.get_write_buffer_size()
 
     def set_write_buffer_limits(self, high=None, low=None):
+        self._drained = False
         _sync(self._w.set_write_buffer_limits, high, low)
 
     async def __aenter__(self):

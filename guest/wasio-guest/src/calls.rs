@@ -52,12 +52,18 @@ macro_rules! reader_calls {
     };
 }
 
-/// The `StreamWriter` calls that never wait.
+/// The `StreamWriter` calls that never wait. The wrapper has two fields:
+/// `raw`, the binding, and `drained`, set by a `write` after which the host
+/// said `drain` would return at once, and cleared by every other writer
+/// call, so that the `write` + `drain` idiom costs one host call, not two.
 macro_rules! writer_calls {
     () => {
         /// Wraps a raw binding handle.
         pub fn from_raw(w: raw::StreamWriter) -> Self {
-            Self(w)
+            Self {
+                raw: w,
+                drained: core::sync::atomic::AtomicBool::new(false),
+            }
         }
 
         /// `write(data)`: queues bytes; never waits. Unlike asyncio it
@@ -65,7 +71,12 @@ macro_rules! writer_calls {
         /// ([`StreamError::Closed`](crate::StreamError::Closed)), once the
         /// connection is lost, and past the host's buffer cap.
         pub fn write(&self, data: &[u8]) -> crate::Result<()> {
-            Ok(self.0.write(data)?)
+            self.set_drained(false);
+            // The host also answers whether a `drain` now would return at
+            // once, so that the `drain` which follows need not ask.
+            let drained = self.raw.write_and_check_drain(data)?;
+            self.set_drained(drained);
+            Ok(())
         }
 
         /// `writelines(chunks)`.
@@ -74,44 +85,48 @@ macro_rules! writer_calls {
             I: IntoIterator<Item = B>,
             B: AsRef<[u8]>,
         {
+            self.set_drained(false);
             let chunks: alloc::vec::Vec<alloc::vec::Vec<u8>> =
                 chunks.into_iter().map(|c| c.as_ref().to_vec()).collect();
-            Ok(self.0.writelines(&chunks)?)
+            Ok(self.raw.writelines(&chunks)?)
         }
 
         /// `can_write_eof()`.
         pub fn can_write_eof(&self) -> bool {
-            self.0.can_write_eof()
+            self.raw.can_write_eof()
         }
 
         /// `write_eof()`: flush, then shut down the write side.
         pub fn write_eof(&self) -> crate::Result<()> {
-            Ok(self.0.write_eof()?)
+            self.set_drained(false);
+            Ok(self.raw.write_eof()?)
         }
 
         /// `close()`.
         pub fn close(&self) {
-            self.0.close()
+            self.set_drained(false);
+            self.raw.close()
         }
 
         /// `transport.abort()`: close at once, dropping unsent bytes.
         pub fn abort(&self) {
-            self.0.abort()
+            self.set_drained(false);
+            self.raw.abort()
         }
 
         /// `is_closing()`.
         pub fn is_closing(&self) -> bool {
-            self.0.is_closing()
+            self.raw.is_closing()
         }
 
         /// `get_extra_info(name)`: `"peername"` or `"sockname"`.
         pub fn get_extra_info(&self, name: &str) -> Option<crate::Address> {
-            self.0.get_extra_info(name).map(Into::into)
+            self.raw.get_extra_info(name).map(Into::into)
         }
 
         /// `transport.get_write_buffer_size()`.
         pub fn get_write_buffer_size(&self) -> u64 {
-            self.0.get_write_buffer_size()
+            self.raw.get_write_buffer_size()
         }
 
         /// `transport.set_write_buffer_limits(high, low)`.
@@ -120,7 +135,29 @@ macro_rules! writer_calls {
             high: Option<u64>,
             low: Option<u64>,
         ) -> crate::Result<()> {
-            Ok(self.0.set_write_buffer_limits(high, low)?)
+            self.set_drained(false);
+            Ok(self.raw.set_write_buffer_limits(high, low)?)
+        }
+
+        fn set_drained(&self, drained: bool) {
+            self.drained
+                .store(drained, core::sync::atomic::Ordering::Relaxed);
+        }
+
+        /// `drain()`'s result when it is known without waiting: the last
+        /// writer call was a `write` after which the host said `drain`
+        /// would return at once, or the host says so now. `None`: call the
+        /// host's `drain`, which may wait.
+        fn drain_at_once(&self) -> Option<crate::Result<()>> {
+            if self
+                .drained
+                .swap(false, core::sync::atomic::Ordering::Relaxed)
+            {
+                return Some(Ok(()));
+            }
+            // Saves the host the set-up of a call that may wait, when it
+            // would not.
+            self.raw.try_drain().map(|r| r.map_err(Into::into))
         }
     };
 }

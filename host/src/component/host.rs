@@ -197,6 +197,14 @@ impl HostStreamWriter for HostState {
         Ok(result.map(|r| r.map_err(wit::Error::from)))
     }
 
+    fn write_and_check_drain(
+        &mut self,
+        this: Resource<StreamWriter>,
+        data: Vec<u8>,
+    ) -> WitResult<bool> {
+        translate(self.table.get(&this)?.write_and_check_drain(&data))
+    }
+
     fn can_write_eof(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<bool> {
         Ok(self.table.get(&this)?.can_write_eof())
     }

@@ -13,13 +13,20 @@ use wasmtime::component::{Linker, Resource, WasmList};
 /// The interface's instance name in the linker.
 const STREAMS: &str = "wasio:streams/streams@0.1.0";
 
-/// Replaces `stream-writer.write` with one that sends straight from guest
-/// memory (what the socket does not take at once is copied into the
-/// writer's queue): one allocation and copy less per write, 64 KiB per
-/// chunk for a bulk echo.
+/// Replaces `stream-writer.write` and `stream-writer.write-and-check-drain`
+/// with versions that send straight from guest memory (what the socket
+/// does not take at once is copied into the writer's queue): one
+/// allocation and copy less per write, 64 KiB per chunk for a bulk echo.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let result = linker.instance(STREAMS)?.func_wrap(
+    let result = define(linker);
+    linker.allow_shadowing(false);
+    result
+}
+
+fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    let mut streams = linker.instance(STREAMS)?;
+    streams.func_wrap(
         "[method]stream-writer.write",
         |store: StoreContextMut<'_, HostState>,
          (this, data): (Resource<StreamWriter>, WasmList<u8>)| {
@@ -29,7 +36,14 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let result = writer.write_slice(data.as_le_slice(&store));
             Ok((result.map_err(wit::Error::from),))
         },
-    );
-    linker.allow_shadowing(false);
-    result
+    )?;
+    streams.func_wrap(
+        "[method]stream-writer.write-and-check-drain",
+        |store: StoreContextMut<'_, HostState>,
+         (this, data): (Resource<StreamWriter>, WasmList<u8>)| {
+            let writer = store.data().table.get(&this)?;
+            let result = writer.write_and_check_drain(data.as_le_slice(&store));
+            Ok((result.map_err(wit::Error::from),))
+        },
+    )
 }

@@ -173,6 +173,16 @@ impl WriterHandle {
         Ok(())
     }
 
+    /// [`write_slice`](Self::write_slice), then
+    /// [`try_drain`](Self::try_drain)'s check: `Ok(true)` when `drain`
+    /// would now return `Ok` at once. The `write` + `drain` idiom in one
+    /// host call instead of two (a host call costs about as much as the
+    /// echo's own work).
+    pub fn write_and_check_drain(&self, data: &[u8]) -> StreamResult<bool> {
+        self.write_slice(data)?;
+        Ok(matches!(self.try_drain(), Some(Ok(()))))
+    }
+
     /// Records that the connection failed while writing, wakes whoever
     /// waits on the writer, and returns the error for the caller.
     fn lost(&self, mut flow: MutexGuard<'_, WriteFlow>, err: StreamError) -> StreamError {
