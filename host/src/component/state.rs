@@ -9,7 +9,13 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The data of every guest store.
 pub struct HostState {
-    pub(crate) wasi: WasiCtx,
+    /// Built on the guest's first WASI call: a connection handler often
+    /// makes none (a `no_std` one prints only on errors), and building it
+    /// (random-number generators, stdio handles) is a few percent of a
+    /// short connection's cost.
+    wasi: Option<WasiCtx>,
+    /// The program arguments, until `wasi` is built.
+    args: Vec<String>,
     pub(crate) table: ResourceTable,
     pub(crate) net: Arc<NetConfig>,
     /// Memory, table and instance limits of this store.
@@ -27,13 +33,9 @@ impl HostState {
     /// no WASI sockets (guests reach the network only through
     /// `wasio:streams`, under `net.policy`), and `args` as its arguments.
     pub fn new(net: Arc<NetConfig>, args: &[String]) -> Self {
-        let wasi = WasiCtx::builder()
-            .inherit_stdout()
-            .inherit_stderr()
-            .args(args)
-            .build();
         Self {
-            wasi,
+            wasi: None,
+            args: args.to_vec(),
             table: ResourceTable::new(),
             net,
             limits: StoreLimits::default(),
@@ -51,7 +53,13 @@ impl HostState {
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get_or_insert_with(|| {
+                WasiCtx::builder()
+                    .inherit_stdout()
+                    .inherit_stderr()
+                    .args(&std::mem::take(&mut self.args))
+                    .build()
+            }),
             table: &mut self.table,
         }
     }
