@@ -177,7 +177,7 @@ load_args() {
     bulk*)
       [[ $server == wasio-lines ]] && return 0
       echo "load --mode bulk --size 65536 --connections ${column#bulk}" ;;
-    connect) echo "connect-rate --connections 4 --size 64" ;;
+    connect) echo "connect-rate --connections 16 --size 64" ;;
     *) log "unknown column $column"; exit 1 ;;
   esac
 }
@@ -390,10 +390,16 @@ EOF
     a wrong, shifted, lost or cross-connection echo is an error.
 - RSS at 1000 conns: VmRSS of the server from /proc while the 1000-connection
   pingpong run is halfway through its measured window.
-- New connections per second: \`wasio-bench connect-rate\`, 4 connectors, each
+- New connections per second: \`wasio-bench connect-rate\`, 16 connectors
+  (enough to keep the server's core busy: with 4, wasio's stayed a few per
+  cent idle and accepted 17–18k/s where 16 reach 21–22k/s), each
   connecting, sending one 64-byte line, half-closing and reading the echo to
   the server's close, over and over; latency is connect to close (for wasio
-  it includes instantiating the handler).
+  it includes instantiating the handler). Connections come from 127.0.0.1
+  to 127.0.0.16 in turn: from a single source address every server,
+  Tokio's included, stalled at ~14,400/s on this machine (too few
+  ephemeral ports, each reused while the server still held its last
+  connection in TIME_WAIT).
 - Instantiation: \`host/benches/instantiate.rs\` (pinned like the servers)
   times 20,000 instantiations of each handler after 2,000 uncounted, as
   \`wasio serve\` does per connection with its default engine settings (new
