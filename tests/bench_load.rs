@@ -94,6 +94,44 @@ async fn connection_rate_against_the_line_echo_handler() {
     assert_clean(&report);
 }
 
+/// Against the IPv4 loopback, connections come from several source
+/// addresses in turn (from one, the kernel's ephemeral ports cap the rate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_rate_spreads_over_loopback_source_addresses() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (peers_tx, mut peers) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, peer)) = listener.accept().await {
+            let _ = peers_tx.send(peer.ip());
+            tokio::spawn(async move {
+                let (mut r, mut w) = stream.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    let cfg = ConnectRateConfig {
+        addr,
+        concurrency: 1,
+        size: 64,
+        duration: Duration::from_millis(300),
+        warmup: Duration::ZERO,
+    };
+    let report = common::deadline(run_connect_rate(&cfg))
+        .await
+        .expect("connect-rate runs");
+    assert_clean(&report);
+    let (mut accepted, mut seen) = (0, std::collections::HashSet::new());
+    while let Ok(ip) = peers.try_recv() {
+        assert!(ip.is_loopback(), "{ip}");
+        accepted += 1;
+        seen.insert(ip);
+    }
+    assert!(accepted >= 16, "only {accepted} connections in 300 ms");
+    // 127.0.0.1 to 127.0.0.16, each in turn.
+    assert_eq!(seen.len(), 16, "{accepted} connections came from {seen:?}");
+}
+
 /// The checks are real: an echo server that flips one byte in every
 /// thousand is reported as errors in both pingpong and bulk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

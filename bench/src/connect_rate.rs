@@ -190,10 +190,16 @@ async fn exchange(
     Ok(())
 }
 
-/// [`connect`] from a chosen IPv4 source address (any port).
+/// [`connect`] from a chosen IPv4 source address (any port), or from the
+/// system's choice where that address is not local (127.0.0.0/8 is all
+/// local on Linux, not everywhere).
 async fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::new(source.into(), 0))?;
+    match socket.bind(SocketAddr::new(source.into(), 0)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => return connect(addr).await,
+        Err(e) => return Err(e),
+    }
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(addr))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;

@@ -15,6 +15,9 @@ impl StreamWriter {
     writer_calls!();
 
     /// `drain()`: blocks while more than the high-water mark is buffered.
+    /// Right after a [`write`](Self::write) that the host answered with
+    /// "`drain` would not wait" it returns at once without asking again,
+    /// so a connection lost in between shows at the next call.
     pub fn drain(&self) -> Result<()> {
         if let Some(result) = self.drain_at_once() {
             return result;
