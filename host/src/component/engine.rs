@@ -206,9 +206,14 @@ impl Runtime {
                 }
                 return Ok(());
             }
-            // Control moves to the guest: a new run slice starts.
+            // Control moves to the guest: a new run slice starts, and the
+            // next epoch check falls at the next tick. (Left at a tick that
+            // passed while the guest waited, it would run the callback at
+            // the first check after every wait: once per message when a
+            // connection's messages are more than a tick apart.)
             if matches!(hook, CallHook::CallingWasm | CallHook::ReturningFromHost) {
                 state.slice_start = ticks.load(Ordering::Relaxed);
+                ctx.set_epoch_deadline(1);
             }
             Ok(())
         });
@@ -221,9 +226,9 @@ impl Runtime {
             if ran > max_ticks {
                 Ok(UpdateDeadline::Interrupt)
             } else if ran == 0 {
-                // The deadline passed while the guest was waiting, not
-                // running: a fresh slice needs no yield (yielding here made
-                // every message pay a reschedule once waits exceed a tick).
+                // The slice started within this tick (the ticker bumps its
+                // count and the engine's epoch one after the other): a
+                // fresh slice needs no yield.
                 Ok(UpdateDeadline::Continue(1))
             } else {
                 state.in_epoch_callback = true;
