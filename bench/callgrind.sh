@@ -52,8 +52,8 @@ load() {
       target/release/wasio-bench load --mode "$MODE" --size 64 --connections "$CONNECTIONS" \
         --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0 ;;
     connect)
-      # As bench/run.sh's connection-rate column: 4 connectors, one line each.
-      target/release/wasio-bench connect-rate --connections 4 --size 64 \
+      # As bench/run.sh's connection-rate column: 16 connectors, one line each.
+      target/release/wasio-bench connect-rate --connections 16 --size 64 \
         --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0 ;;
     *) echo "callgrind.sh: MODE is pingpong, lines or connect, not $MODE" >&2; exit 1 ;;
   esac

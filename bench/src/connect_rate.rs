@@ -2,7 +2,7 @@
 //! line, half-close, read the echo to EOF) and is closed, so for `wasio`
 //! every one pays for a fresh instance.
 
-use crate::load::{CONNECT_TIMEOUT, GRACE, MAX_DURATION, connect};
+use crate::load::{GRACE, MAX_DURATION, connect, finish_connect};
 use crate::pattern::Pattern;
 use crate::stats::{Errors, Latencies, LoadReport};
 use std::io;
@@ -200,9 +200,5 @@ async fn connect_from(source: Ipv4Addr, addr: SocketAddr) -> io::Result<TcpStrea
         Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => return connect(addr).await,
         Err(e) => return Err(e),
     }
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(addr))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+    finish_connect(socket.connect(addr)).await
 }

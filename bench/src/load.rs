@@ -171,7 +171,14 @@ pub async fn connect_all(
 /// One connect with a time-out, and Nagle off: every server compared sets
 /// TCP_NODELAY too, and small messages must not wait for ACKs.
 pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+    finish_connect(TcpStream::connect(addr)).await
+}
+
+/// A connect attempt with [`connect`]'s time-out and Nagle off.
+pub async fn finish_connect(
+    connecting: impl Future<Output = io::Result<TcpStream>>,
+) -> io::Result<TcpStream> {
+    let stream = timeout(CONNECT_TIMEOUT, connecting)
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
     stream.set_nodelay(true)?;

@@ -7,8 +7,9 @@
 use super::bindings::streams as wit;
 use super::state::HostState;
 use crate::net::StreamWriter;
+use crate::streams::StreamResult;
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Linker, Resource, WasmList};
+use wasmtime::component::{ComponentType, Linker, LinkerInstance, Lower, Resource, WasmList};
 
 /// The interface's instance name in the linker.
 const STREAMS: &str = "wasio:streams/streams@0.1.0";
@@ -26,23 +27,34 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 
 fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let mut streams = linker.instance(STREAMS)?;
+    in_place(&mut streams, "[method]stream-writer.write", |w, data| {
+        w.write_slice(data)
+    })?;
+    in_place(
+        &mut streams,
+        "[method]stream-writer.write-and-check-drain",
+        |w, data| w.write_and_check_drain(data),
+    )
+}
+
+/// Defines `name(writer, data)` as `op` on the writer and the guest's
+/// bytes, read in place.
+fn in_place<R>(
+    streams: &mut LinkerInstance<'_, HostState>,
+    name: &str,
+    op: fn(&StreamWriter, &[u8]) -> StreamResult<R>,
+) -> wasmtime::Result<()>
+where
+    R: ComponentType + Lower + Send + Sync + 'static,
+{
     streams.func_wrap(
-        "[method]stream-writer.write",
-        |store: StoreContextMut<'_, HostState>,
-         (this, data): (Resource<StreamWriter>, WasmList<u8>)| {
+        name,
+        move |store: StoreContextMut<'_, HostState>,
+              (this, data): (Resource<StreamWriter>, WasmList<u8>)| {
             // Both are shared borrows of the store: the table lookup and
             // the view of guest memory.
             let writer = store.data().table.get(&this)?;
-            let result = writer.write_slice(data.as_le_slice(&store));
-            Ok((result.map_err(wit::Error::from),))
-        },
-    )?;
-    streams.func_wrap(
-        "[method]stream-writer.write-and-check-drain",
-        |store: StoreContextMut<'_, HostState>,
-         (this, data): (Resource<StreamWriter>, WasmList<u8>)| {
-            let writer = store.data().table.get(&this)?;
-            let result = writer.write_and_check_drain(data.as_le_slice(&store));
+            let result = op(writer, data.as_le_slice(&store));
             Ok((result.map_err(wit::Error::from),))
         },
     )
