@@ -51,9 +51,26 @@ async fn wasio(args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn the_seed_client_talks_to_the_seed_server() {
-    let (mut server, mut server_out, port) = serve(&[]).await;
+    seed_exchange(&[]).await;
+}
+
+/// One thread runs the current-thread scheduler, more the multi-thread one:
+/// both serve and run.
+#[tokio::test]
+async fn the_seed_exchange_works_on_either_scheduler() {
+    seed_exchange(&["--threads", "1"]).await;
+    seed_exchange(&["--threads", "2"]).await;
+}
+
+/// The seed's echo client against the seed's echo server, both with
+/// `threads` flags, checking every line either prints.
+async fn seed_exchange(threads: &[&str]) {
+    let (mut server, mut server_out, port) = serve(threads).await;
     let port_arg = port.to_string();
-    let out = wasio(&["run", "--", "Hello World!", "127.0.0.1", &port_arg]).await;
+    let mut client = vec!["run"];
+    client.extend_from_slice(threads);
+    client.extend(["--", "Hello World!", "127.0.0.1", &port_arg]);
+    let out = wasio(&client).await;
     assert!(
         out.status.success(),
         "{}",
@@ -149,6 +166,8 @@ async fn bad_flags_are_usage_errors() {
     );
     let out = wasio(&["serve", "--limit", "0"]).await;
     assert_eq!(out.status.code(), Some(2));
+    let out = wasio(&["--threads", "0", "serve"]).await;
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[tokio::test]
@@ -177,6 +196,7 @@ async fn help_explains_the_commands_and_flags() {
         "--allow-connect",
         "--allow-listen",
         "--limit",
+        "--threads",
         "--write-buffer-cap",
         "--close-grace",
     ] {

@@ -21,6 +21,15 @@ pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Threads that run connections and their handlers. Default: the CPUs
+    /// this process may run on (so `taskset -c 0 wasio ...` gets one). With
+    /// one, wasio runs everything on Tokio's current-thread scheduler,
+    /// which serves its connections in strict turn; with more, on its
+    /// work-stealing multi-thread scheduler.
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// `wasio`'s commands.
