@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks wasio's echo handlers (a fresh instance per connection) against
-# a native multi-thread Tokio echo server, uvloop and CPython asyncio, on
+# a native Tokio echo server, uvloop and CPython asyncio, on
 # loopback, and writes BENCHMARKS.md, bench/throughput.png and the raw
 # result lines bench/results.jsonl.
 #
@@ -40,6 +40,9 @@ for knob in BENCH_DURATION BENCH_WARMUP BENCH_REPS BENCH_IDLE_CONNS BENCH_COLUMN
   if [[ -n ${!knob:-} ]]; then COMMAND+="$knob='${!knob}' "; fi
 done
 COMMAND+="bench/run.sh"
+# The revision measured, taken before the run rewrites its own output files
+# (which would make every run's tree `-dirty`).
+REV_MEASURED=$(git describe --always --dirty 2>/dev/null || echo unknown)
 
 log() { printf '%s [bench] %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -197,16 +200,30 @@ run_one() {
   start_server "$server" "$lines"
   local tags=(--tag "server=$server" --tag "column=$column" --tag "rep=$rep")
   # shellcheck disable=SC2086
+  local load_err=$WORK/logs/load.err
+  : >"$load_err"
   taskset -c "$LOAD_CPU" "$BENCH" $args --addr "$SERVER_ADDR" \
-    --duration "$DURATION" --warmup "$WARMUP" "${tags[@]}" >"$WORK/line.json" &
+    --duration "$DURATION" --warmup "$WARMUP" "${tags[@]}" >"$WORK/line.json" 2>"$load_err" &
   local load=$!
   STARTED+=("$load")
-  # The sampling window: from 1 s after the warm-up began (connecting 1000
-  # takes well under that) to 0.5 s before the measured window ends.
-  local window
-  window=$(awk -v d="$DURATION" 'BEGIN {w = d - 1.5; print (w > 0.5 ? w : 0)}')
+  # The sampling window: from 0.5 s after the measured window starts to
+  # 0.5 s before it ends. A `load` run says on stderr when its connections
+  # are open (the warm-up starts then); connect-rate has no such phase.
+  local window i
+  window=$(awk -v d="$DURATION" 'BEGIN {w = d - 1; print (w > 0.5 ? w : 0)}')
+  if [[ $args == load* && $window != 0 ]]; then
+    for i in $(seq 600); do
+      grep -q '^connected' "$load_err" && break
+      kill -0 "$load" 2>/dev/null || break
+      sleep 0.05
+    done
+    if ! grep -q '^connected' "$load_err"; then
+      log "no 'connected' line from the load generator: no CPU sample for $server $column"
+      window=0
+    fi
+  fi
   if [[ $window != 0 ]]; then
-    sleep "$(awk -v w="$WARMUP" 'BEGIN {print w + 1}')"
+    sleep "$(awk -v w="$WARMUP" 'BEGIN {print w + 0.5}')"
     local s0 l0 s1 l1
     s0=$(cpu_ticks "$SERVER_PID")
     l0=$(cpu_ticks "$load")
@@ -222,7 +239,7 @@ run_one() {
         "$server" "$rep" "$(rss_kib "$SERVER_PID")" >>"$RESULTS"
     fi
   fi
-  wait "$load" || log "load generator failed: $server $column rep $rep"
+  wait "$load" || log "load generator failed: $server $column rep $rep: $(tail -n3 "$load_err")"
   forget "$load"
   cat "$WORK/line.json" >>"$RESULTS"
   log "rep $rep $column $server: $(cut -c1-160 "$WORK/line.json")"
@@ -293,7 +310,7 @@ measure() {
   # What the report needs to say about this run, kept with its results so
   # that BENCH_REPORT_ONLY=1 can rewrite the report later.
   printf '{"mode":"meta","command":"%s","rev":"%s","date":"%s","minutes":%s,"load_before":"%s","load_after":"%s","duration":"%s","warmup":"%s","reps":"%s","idle_conns":"%s","python":"%s","uvloop":"%s"}\n' \
-    "$COMMAND" "$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(date -u +%Y-%m-%d)" \
+    "$COMMAND" "$REV_MEASURED" "$(date -u +%Y-%m-%d)" \
     "$(( ($(date +%s) - start) / 60 ))" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" \
     "$DURATION" "$WARMUP" "$REPS" "$IDLE_CONNS" "$("$PY" --version 2>&1)" \
     "$("$PY" -c 'import uvloop; print(uvloop.__version__)')" >>"$RESULTS"
@@ -330,7 +347,7 @@ ANALYSIS=bench/analysis.md
 # Benchmarks
 
 wasio's echo handlers, one fresh component instance per connection, beside
-a native multi-thread Tokio echo server, uvloop and CPython asyncio streams
+a native Tokio echo server, uvloop and CPython asyncio streams
 echo servers: the table of issue 5, measured by \`$COMMAND\` on
 $(meta date) at revision \`$REV\` ($(meta minutes) minutes).
 Round trips per second, MB/s (10^6 bytes) echoed, resident memory; every
@@ -367,14 +384,15 @@ EOF
     pingpong and connection-rate columns, \`wasio serve echo_raw_async.wasm\`
     (guest/echo-raw-async: echo-raw's loop with the async guest API, also
     \`no_std\`). The default per-connection instance model and default flags;
-  - \`wasio-bench echo-server [--lines]\`: Tokio multi-thread runtime (one
-    worker under taskset), a task per connection, 64 KiB reads, or
+  - \`wasio-bench echo-server [--lines]\`: Tokio, with the same scheduler
+    as wasio (current-thread on one core: both pick it when the process may
+    run on one CPU), a task per connection, 64 KiB reads, or
     \`read_until('\\n')\` + \`write_all\`;
   - \`bench/peers/echo_server.py [--lines] [--uvloop]\`: \`asyncio.start_server\`
     with the same loops as the wasio handlers, on CPython's event loop or on
     uvloop.
 - The load generator \`wasio-bench load\` is pinned with \`taskset -c $LOAD_CPU\`
-  (one Tokio worker). It opens all connections first (64 connects in flight,
+  (Tokio's current-thread scheduler). It opens all connections first (64 connects in flight,
   under the smallest listen backlog, asyncio's 100), then all start together;
   ${WARMUP} s of warm-up are not counted, then ${DURATION} s are measured.
   - pingpong: each connection sends a 64-byte message and waits for all 64

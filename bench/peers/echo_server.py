@@ -13,9 +13,9 @@ import sys
 
 # Matches the wasio echo_raw handler's read size and the host's read chunk.
 CHUNK = 65536
-# asyncio's default listen backlog, which wasio and the native Tokio server
-# use too.
-BACKLOG = 100
+# `wasio serve`'s default listen backlog, which the native Tokio server uses
+# too (asyncio's default, 100, overflows while 1000 connections open).
+BACKLOG = 1024
 
 
 async def echo_raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,4 +1,4 @@
-//! The native reference: a multi-thread Tokio echo server, raw or by
+//! The native reference: a Tokio echo server, raw or by
 //! lines, doing what the `wasio` echo handlers do (echo until EOF, then
 //! close) with nothing in between.
 
@@ -8,9 +8,11 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
-/// The listen backlog: asyncio's default, which `wasio` also uses, so every
-/// server compared queues the same number of pending connections.
-pub const BACKLOG: u32 = 100;
+/// The listen backlog: `wasio serve`'s default, which the Python peers use
+/// too, so every server compared queues the same number of pending
+/// connections (with asyncio's 100, opening 1000 connections overflowed
+/// the queue and took seconds of SYN retries).
+pub const BACKLOG: u32 = 1024;
 
 /// Binds a TCP listener at `addr` with [`BACKLOG`].
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {

@@ -1,6 +1,6 @@
 //! Benchmark tooling for `wasio`, kept out of the product: a load generator
 //! (pingpong, lines and bulk echo loads, connection rate, idle connections),
-//! a native multi-thread Tokio echo server to compare against, and the
+//! a native Tokio echo server to compare against, and the
 //! tables and plot that `bench/run.sh` writes into `BENCHMARKS.md`.
 //!
 //! Every load verifies what comes back, so a fast but wrong server shows up

@@ -15,9 +15,12 @@ use wasio_bench::{LoadConfig, Mode, echo_server, hold, report, run_load};
 #[command(version, about = "Benchmark tools for wasio (loopback only)")]
 struct Cli {
     /// Tokio worker threads (default: the CPUs this process may run on,
-    /// so under `taskset -c 1` it is one).
-    #[arg(long, global = true)]
-    threads: Option<usize>,
+    /// so under `taskset -c 1` it is one). One runs Tokio's current-thread
+    /// scheduler, as `wasio --threads 1` does, so that both sides of a
+    /// comparison schedule alike (and the one-worker multi-thread
+    /// scheduler's queueing does not inflate latency at 1000 connections).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,7 +98,7 @@ enum Command {
         #[arg(long, default_value_t = 60.0)]
         hold: f64,
     },
-    /// Serves a native multi-thread Tokio echo server (the reference).
+    /// Serves a native Tokio echo server (the reference).
     EchoServer {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -165,10 +168,17 @@ fn print_line(report: &LoadReport, tags: &[(String, String)]) -> io::Result<()> 
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = cli.threads {
-        builder.worker_threads(n.max(1));
-    }
+    let threads = cli.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let mut builder = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads);
+        builder
+    };
     let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {

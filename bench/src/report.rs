@@ -40,7 +40,7 @@ pub const SERVERS: [Server; 6] = [
     },
     Server {
         id: "tokio",
-        title: "native Tokio echo (multi-thread)",
+        title: "native Tokio echo",
         short: "native Tokio",
     },
     Server {
