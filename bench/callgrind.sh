@@ -29,10 +29,11 @@ WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # A small instance pool: valgrind cannot reserve the address space of the
-# default one (10,000 slots).
+# default one (10,000 slots). One thread, as bench/run.sh's pinned server
+# has (valgrind runs one thread at a time anyway).
 # shellcheck disable=SC2086 # CALLGRIND_FLAGS is a list of flags
 valgrind --tool=callgrind ${CALLGRIND_FLAGS:-} --callgrind-out-file="$WORK/cg.out" \
-  target/release/wasio serve "$WASM" --listen "127.0.0.1:$PORT" \
+  target/release/wasio --threads 1 serve "$WASM" --listen "127.0.0.1:$PORT" \
   --max-connections $((CONNECTIONS + 16)) "$@" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
