@@ -392,9 +392,12 @@ EOF
     with the same loops as the wasio handlers, on CPython's event loop or on
     uvloop.
 - The load generator \`wasio-bench load\` is pinned with \`taskset -c $LOAD_CPU\`
-  (Tokio's current-thread scheduler). It opens all connections first (64 connects in flight,
-  under the smallest listen backlog, asyncio's 100), then all start together;
-  ${WARMUP} s of warm-up are not counted, then ${DURATION} s are measured.
+  (Tokio's current-thread scheduler). It opens all connections first (64
+  connects in flight; every server listens with backlog 1024, so none is
+  dropped and retried) and says so on stderr; then all start together:
+  ${WARMUP} s of warm-up are not counted, then ${DURATION} s are measured. The
+  CPU table's samples run from 0.5 s into the measured window (timed from
+  that stderr line) to 0.5 s before its end.
   - pingpong: each connection sends a 64-byte message and waits for all 64
     bytes of the echo before the next; for the \`echo_lines\` handler the
     message is 63 bytes and a newline (the same bytes on the wire). Latency
