@@ -127,7 +127,15 @@ async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
         }
     }
     let model = args.model();
-    tracing::info!(component = %name, ?model, max_connections = limits.max_connections, "serving");
+    let tokio = tokio::runtime::Handle::current();
+    tracing::info!(
+        component = %name,
+        ?model,
+        max_connections = limits.max_connections,
+        threads = tokio.metrics().num_workers(),
+        scheduler = ?tokio.runtime_flavor(),
+        "serving"
+    );
 
     let mut service = Service::new(runtime, handler, net, args.limit as usize);
     service.limits = limits;
