@@ -199,9 +199,9 @@ run_one() {
   [[ $column == lines* ]] && lines=1
   start_server "$server" "$lines"
   local tags=(--tag "server=$server" --tag "column=$column" --tag "rep=$rep")
-  # shellcheck disable=SC2086
   local load_err=$WORK/logs/load.err
   : >"$load_err"
+  # shellcheck disable=SC2086 # $args is a list of flags
   taskset -c "$LOAD_CPU" "$BENCH" $args --addr "$SERVER_ADDR" \
     --duration "$DURATION" --warmup "$WARMUP" "${tags[@]}" >"$WORK/line.json" 2>"$load_err" &
   local load=$!
