@@ -15,8 +15,8 @@
 # keeps the callgrind profile (read it with callgrind_annotate);
 # CALLGRIND_FLAGS adds valgrind flags (e.g. --cache-sim=yes, whose cache
 # misses show where a larger working set costs). Kernel
-# time is not counted (callgrind sees user space only), and the load's
-# connections are set up before counting starts.
+# time is not counted (callgrind sees user space only), nor are the load's
+# connects and warm-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,22 +47,34 @@ done
 grep -q "^Serving on" "$WORK/serve.log" || { echo "callgrind.sh: the server did not start" >&2; exit 1; }
 
 MODE=${MODE:-pingpong}
-load() {
-  case $MODE in
-    pingpong | lines)
-      target/release/wasio-bench load --mode "$MODE" --size 64 --connections "$CONNECTIONS" \
-        --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0 ;;
-    connect)
-      # As bench/run.sh's connection-rate column: 16 connectors, one line each.
-      target/release/wasio-bench connect-rate --connections 16 --size 64 \
-        --addr "127.0.0.1:$PORT" --duration "$1" --warmup 0 ;;
-    *) echo "callgrind.sh: MODE is pingpong, lines or connect, not $MODE" >&2; exit 1 ;;
-  esac
+case $MODE in
+  pingpong | lines)
+    LOAD=(target/release/wasio-bench load --mode "$MODE" --size 64 --connections "$CONNECTIONS") ;;
+  connect)
+    # As bench/run.sh's connection-rate column: 16 connectors, one line each.
+    LOAD=(target/release/wasio-bench connect-rate --connections 16 --size 64) ;;
+  *) echo "callgrind.sh: MODE is pingpong, lines or connect, not $MODE" >&2; exit 1 ;;
+esac
+# One load: 2 s of warm-up, then 5 counted seconds. The counters are
+# zeroed when the load says its window starts and dumped when it says the
+# window ends, so that neither its connects (an instantiation each) nor
+# the instances' teardown after it are counted.
+"${LOAD[@]}" --addr "127.0.0.1:$PORT" --warmup 2 --duration 5 >"$WORK/load.json" 2>"$WORK/load.log" &
+LOADER=$!
+# wait_for LINE: until the load prints LINE on stderr (at most 60 s).
+wait_for() {
+  for _ in $(seq 1200); do
+    grep -qx "$1" "$WORK/load.log" && return 0
+    kill -0 "$LOADER" 2>/dev/null || break
+    sleep 0.05
+  done
+  grep -qx "$1" "$WORK/load.log" || { echo "callgrind.sh: the load did not print '$1'" >&2; cat "$WORK/load.log" >&2; exit 1; }
 }
-load 2 >/dev/null
+wait_for measuring
 callgrind_control -z "$SERVER" >/dev/null 2>&1
-load 5 >"$WORK/load.json"
+wait_for "window ends"
 callgrind_control -d "$SERVER" >/dev/null 2>&1
+wait "$LOADER"
 kill -INT "$SERVER"
 wait "$SERVER" 2>/dev/null || true
 

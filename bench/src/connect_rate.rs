@@ -2,7 +2,7 @@
 //! line, half-close, read the echo to EOF) and is closed, so for `wasio`
 //! every one pays for a fresh instance.
 
-use crate::load::{GRACE, MAX_DURATION, connect, finish_connect};
+use crate::load::{GRACE, MAX_DURATION, announce_window, connect, finish_connect};
 use crate::pattern::Pattern;
 use crate::stats::{Errors, Latencies, LoadReport};
 use std::io;
@@ -67,6 +67,7 @@ pub async fn run_connect_rate(cfg: &ConnectRateConfig) -> io::Result<LoadReport>
     }
     let start = Instant::now() + cfg.warmup;
     let end = start + cfg.duration;
+    announce_window(start, end);
     let mut tasks = JoinSet::new();
     for id in 0..cfg.concurrency {
         let (addr, size) = (cfg.addr, cfg.size);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
 /// How long past the end of its window a connection may still take to
 /// finish (the last round trip, or the bulk echo's tail) before it counts
@@ -187,6 +187,19 @@ pub async fn finish_connect(
     Ok(stream)
 }
 
+/// Prints `measuring` on stderr at `start` and `window ends` at `end`: the
+/// measured window's edges, for whoever counts the server's work in exactly
+/// that window (bench/callgrind.sh). The task is abandoned when the load
+/// ends early.
+pub fn announce_window(start: Instant, end: Instant) {
+    tokio::spawn(async move {
+        sleep_until(start).await;
+        eprintln!("measuring");
+        sleep_until(end).await;
+        eprintln!("window ends");
+    });
+}
+
 /// Runs one load and returns its report. Connections are all opened
 /// first, then all start together; warm-up, then the measured window; then
 /// each connection finishes its last operation (bulk: reads the echo's
@@ -212,6 +225,7 @@ pub async fn run_load(cfg: &LoadConfig) -> io::Result<LoadReport> {
         end: start + cfg.duration,
     };
     let hard_end = window.end + GRACE;
+    announce_window(window.start, window.end);
     let mut tasks = JoinSet::new();
     for (id, stream) in streams {
         let pattern = pattern.clone();
