@@ -388,7 +388,7 @@ fn send_now(socket: &Socket, chunks: &mut Vec<Bytes>) -> StreamResult<()> {
 fn send_slice_now(socket: &Socket, data: &[u8]) -> StreamResult<usize> {
     let mut sent = 0;
     while sent < data.len() {
-        match socket.try_write_vectored(&[IoSlice::new(&data[sent..])]) {
+        match socket.try_write(&data[sent..]) {
             Ok(0) => break,
             Ok(n) => sent += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
