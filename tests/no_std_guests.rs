@@ -15,12 +15,14 @@ use tokio::process::Command;
 use wasio::component::Runtime;
 use wasio::net::NetConfig;
 
-/// The imports a `no_std` handler may have: wasio's interface, what
-/// writing to stderr needs, and the world's own types (the reader and
-/// writer resources `handle` takes, plain names).
+/// The imports a `no_std` handler may have: wasio's interface and the
+/// `wasi:io/poll` it uses (its readers' pollables), what writing to stderr
+/// needs, and the world's own types (the reader and writer resources
+/// `handle` takes, plain names).
 fn allowed(import: &str) -> bool {
     let interfaces = [
         "wasio:streams/",
+        "wasi:io/poll@",
         "wasi:cli/stderr@",
         "wasi:io/streams@",
         "wasi:io/error@",

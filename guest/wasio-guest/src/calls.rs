@@ -2,8 +2,8 @@
 //! handler styles: the async wrappers ([`crate::StreamReader`],
 //! [`crate::StreamWriter`]) and the blocking ones
 //! ([`crate::blocking`]) differ only in the calls that wait. Each macro
-//! expands inside an `impl` of a wrapper around the `raw` binding in scope
-//! where it is used.
+//! expands inside an `impl` of a wrapper whose field `0` is the `raw`
+//! binding in scope where it is used, and which defines `from_raw`.
 
 /// The `StreamReader` calls that never wait.
 macro_rules! reader_calls {
@@ -12,12 +12,7 @@ macro_rules! reader_calls {
         /// with [`feed_data`](Self::feed_data). `None` means 64 KiB; 0 is
         /// [`StreamError::InvalidArgument`](crate::StreamError::InvalidArgument).
         pub fn new(limit: Option<u32>) -> crate::Result<Self> {
-            Ok(Self(raw::StreamReader::new(limit)?))
-        }
-
-        /// Wraps a raw binding handle.
-        pub fn from_raw(r: raw::StreamReader) -> Self {
-            Self(r)
+            Ok(Self::from_raw(raw::StreamReader::new(limit)?))
         }
 
         /// `feed_data(data)`.

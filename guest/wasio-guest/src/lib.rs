@@ -66,6 +66,7 @@ pub mod bindings {
     wit_bindgen::generate!({
         world: "imports",
         path: "../../wit",
+        with: { "wasi:io/poll@0.2.0": generate },
     });
 }
 
@@ -75,7 +76,10 @@ pub mod handler {
     wit_bindgen::generate!({
         world: "handler",
         path: "../../wit",
-        with: { "wasio:streams/streams@0.1.0": wasio_guest::bindings::wasio::streams::streams },
+        with: {
+            "wasio:streams/streams@0.1.0": wasio_guest::bindings::wasio::streams::streams,
+            "wasi:io/poll@0.2.0": wasio_guest::bindings::wasi::io::poll,
+        },
         pub_export_macro: true,
         export_macro_name: "export_handler_world",
         default_bindings_module: "wasio_guest::handler",
@@ -89,7 +93,10 @@ pub mod command {
     wit_bindgen::generate!({
         world: "command",
         path: "../../wit",
-        with: { "wasio:streams/streams@0.1.0": wasio_guest::bindings::wasio::streams::streams },
+        with: {
+            "wasio:streams/streams@0.1.0": wasio_guest::bindings::wasio::streams::streams,
+            "wasi:io/poll@0.2.0": wasio_guest::bindings::wasi::io::poll,
+        },
         pub_export_macro: true,
         export_macro_name: "export_command_world",
         default_bindings_module: "wasio_guest::command",

@@ -13,6 +13,11 @@ pub struct StreamReader(raw::StreamReader);
 impl StreamReader {
     reader_calls!();
 
+    /// Wraps a raw binding handle.
+    pub fn from_raw(r: raw::StreamReader) -> Self {
+        Self(r)
+    }
+
     /// `read(n)`: `n < 0` reads to EOF; `n == 0` returns empty at once;
     /// otherwise up to `n` bytes as soon as any are available, empty at EOF.
     pub async fn read(&self, n: i64) -> Result<Vec<u8>> {

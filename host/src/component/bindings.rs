@@ -14,6 +14,8 @@ mod generated {
             "wasio:streams/streams.stream-reader": crate::net::StreamReader,
             "wasio:streams/streams.stream-writer": crate::net::StreamWriter,
             "wasio:streams/streams.server": crate::net::Server,
+            // The pollable is wasmtime-wasi's, linked with WASI p2.
+            "wasi:io/poll": wasmtime_wasi::p2::bindings::io::poll,
         },
     });
 }
@@ -25,6 +27,7 @@ mod command_generated {
         imports: { default: trappable },
         with: {
             "wasio:streams/streams": super::generated::wasio::streams::streams,
+            "wasi:io/poll": wasmtime_wasi::p2::bindings::io::poll,
         },
         require_store_data_send: true,
     });

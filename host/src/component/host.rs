@@ -16,6 +16,7 @@ use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
 use wasmtime::component::{Accessor, Resource};
+use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 type WitResult<T> = wasmtime::Result<Result<T, wit::Error>>;
 
@@ -24,7 +25,14 @@ fn limit_of(limit: Option<u32>) -> usize {
 }
 
 fn translate<T, U: From<T>>(result: StreamResult<T>) -> WitResult<U> {
-    Ok(result.map(U::from).map_err(wit::Error::from))
+    Ok(translate_now(result))
+}
+
+/// What a `try-` read returns: none when the read would wait.
+type TryResult = wasmtime::Result<Option<Result<Vec<u8>, wit::Error>>>;
+
+fn translate_now<T, U: From<T>>(result: StreamResult<T>) -> Result<U, wit::Error> {
+    result.map(U::from).map_err(wit::Error::from)
 }
 
 /// Clones a shareable handle out of the table, so the store is free while
@@ -125,6 +133,43 @@ impl HostStreamReader for HostState {
             Ok(reader) => Ok(Ok(self.table.push(reader)?)),
             Err(err) => Ok(Err(err.into())),
         }
+    }
+
+    fn try_read(&mut self, this: Resource<StreamReader>, n: i64) -> TryResult {
+        Ok(self.table.get(&this)?.try_read(n).map(translate_now))
+    }
+
+    fn try_readline(&mut self, this: Resource<StreamReader>) -> TryResult {
+        Ok(self.table.get(&this)?.try_readline().map(translate_now))
+    }
+
+    fn try_readexactly(&mut self, this: Resource<StreamReader>, n: u64) -> TryResult {
+        Ok(self.table.get(&this)?.try_readexactly(n).map(translate_now))
+    }
+
+    fn try_readuntil(&mut self, this: Resource<StreamReader>, separator: Vec<u8>) -> TryResult {
+        let reader = self.table.get(&this)?;
+        Ok(reader.try_readuntil(&[separator]).map(translate_now))
+    }
+
+    fn try_readuntil_any(
+        &mut self,
+        this: Resource<StreamReader>,
+        separators: Vec<Vec<u8>>,
+    ) -> TryResult {
+        let reader = self.table.get(&this)?;
+        Ok(reader.try_readuntil(&separators).map(translate_now))
+    }
+
+    fn subscribe(
+        &mut self,
+        this: Resource<StreamReader>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        // A child of the reader: the reader cannot be dropped before it.
+        wasmtime_wasi::p2::subscribe(
+            &mut self.table,
+            Resource::<StreamReader>::new_borrow(this.rep()),
+        )
     }
 
     fn feed_data(&mut self, this: Resource<StreamReader>, data: Vec<u8>) -> WitResult<()> {
@@ -401,3 +446,11 @@ fn push_server<T: Send>(
 }
 
 impl Host for HostState {}
+
+/// `wasi:io/poll`'s view of a reader (`stream-reader.subscribe`).
+#[wasmtime_wasi::async_trait]
+impl Pollable for StreamReader {
+    async fn ready(&mut self) {
+        self.readiness().await
+    }
+}

@@ -19,7 +19,9 @@
 
 use super::lock;
 use super::socket::Socket;
-use crate::streams::{ReadBuffer, ScanState, StreamError, StreamResult, validate_separators};
+use crate::streams::{
+    Progress, ReadBuffer, ScanState, StreamError, StreamResult, validate_separators,
+};
 use bytes::{BufMut, Bytes};
 use std::future::Future;
 use std::io;
@@ -86,6 +88,9 @@ struct State {
     /// The read timeout's timer, set to the waiting operation's deadline;
     /// made on the first wait of a socket reader with a timeout.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Set when a `try_` operation could not complete: how far the stream
+    /// had come then. [`StreamReader::readiness`] waits for it to move.
+    retry: Option<Progress>,
 }
 
 #[derive(Debug)]
@@ -129,6 +134,7 @@ impl StreamReader {
                     buffer,
                     waiting: false,
                     timer: None,
+                    retry: None,
                 }),
                 source,
                 read_timeout: config.read_timeout,
@@ -223,6 +229,105 @@ impl StreamReader {
             .await
     }
 
+    /// `read(n)` if it can complete now: `None` when it would wait (see
+    /// [`readiness`](Self::readiness)).
+    pub fn try_read(&self, n: i64) -> Option<StreamResult<Bytes>> {
+        self.try_run("read", |b| b.poll_read(n))
+    }
+
+    /// `readline()` if it can complete now (see [`try_read`](Self::try_read)).
+    /// Each call searches the buffer from its start: at most the limit.
+    pub fn try_readline(&self) -> Option<StreamResult<Bytes>> {
+        self.try_run("readline", |b| b.poll_readline(&mut ScanState::default()))
+    }
+
+    /// `readexactly(n)` if it can complete now (see [`try_read`](Self::try_read)).
+    pub fn try_readexactly(&self, n: u64) -> Option<StreamResult<Bytes>> {
+        self.try_run("readexactly", |b| b.poll_readexactly(n))
+    }
+
+    /// `readuntil(separators)` if it can complete now (see
+    /// [`try_read`](Self::try_read)). Each call searches the buffer from its
+    /// start: at most the limit.
+    pub fn try_readuntil<S: AsRef<[u8]>>(&self, separators: &[S]) -> Option<StreamResult<Bytes>> {
+        if let Err(err) = validate_separators(separators) {
+            return Some(Err(err));
+        }
+        let seps: Vec<&[u8]> = separators.iter().map(AsRef::as_ref).collect();
+        self.try_run("readuntil", |b| {
+            b.poll_readuntil(&seps, &mut ScanState::default())
+        })
+    }
+
+    /// Runs one read operation as far as it goes without waiting: against
+    /// the buffer, then with one socket read at a time while the socket
+    /// has data. `None`: it would wait. The first `None` after a completed
+    /// operation starts the read timeout, as a waiting operation does; a
+    /// `try_` call past it fails with `TimedOut`.
+    fn try_run<T>(
+        &self,
+        name: &str,
+        mut op: impl FnMut(&mut ReadBuffer) -> Poll<StreamResult<T>>,
+    ) -> Option<StreamResult<T>> {
+        let mut state = lock(&self.inner.state);
+        let state = &mut *state;
+        let result = loop {
+            if let Err(err) = state.buffer.check_exception() {
+                break Err(err);
+            }
+            if let Poll::Ready(result) = op(&mut state.buffer) {
+                break result;
+            }
+            let Source::Socket(socket) = &self.inner.source else {
+                break self.would_wait(state, name)?;
+            };
+            if !fill(socket, &mut state.buffer) {
+                break self.would_wait(state, name)?;
+            }
+        };
+        state.retry = None;
+        Some(result)
+    }
+
+    /// Records that a `try_` operation would wait; `Some(TimedOut)` when
+    /// the read timeout started by an earlier one has passed.
+    fn would_wait<T>(&self, state: &mut State, name: &str) -> Option<StreamResult<T>> {
+        if state.retry.is_none() {
+            self.start_read_timeout(state);
+        } else if self.inner.read_timeout.is_some()
+            && let Some(timer) = &state.timer
+            && timer.deadline() <= Instant::now()
+        {
+            return Some(Err(timed_out(name)));
+        }
+        state.retry = Some(state.buffer.progress());
+        None
+    }
+
+    /// Resolves when a `try_` operation that returned `None` may now
+    /// complete: the stream moved since (data, EOF, an error), or its read
+    /// timeout passed. At once when no `try_` call is waiting to be
+    /// retried. Cancel safe: nothing is taken from the buffer.
+    pub async fn readiness(&self) {
+        loop {
+            {
+                let mut state = lock(&self.inner.state);
+                match state.retry {
+                    Some(at) if at == state.buffer.progress() => {}
+                    _ => return,
+                }
+                if let Source::Socket(socket) = &self.inner.source
+                    && fill(socket, &mut state.buffer)
+                {
+                    return;
+                }
+            }
+            if !self.wait_for_source().await {
+                return;
+            }
+        }
+    }
+
     /// Runs one read operation to completion: poll it against the buffer;
     /// when it needs data, read from the socket or wait to be fed.
     async fn run<T>(
@@ -246,20 +351,9 @@ impl StreamReader {
                     }
                     state.waiting = true;
                     waiting = Some(Waiting(&self.inner));
-                    // The state's timer runs to this operation's deadline,
-                    // set when it first has to wait: reads served from the
+                    // Set when it first has to wait: reads served from the
                     // buffer never look at the clock.
-                    if let (Some(timeout), Source::Socket(_)) =
-                        (self.inner.read_timeout, &self.inner.source)
-                    {
-                        let deadline = Instant::now() + timeout;
-                        match &mut state.timer {
-                            Some(timer) => timer.as_mut().reset(deadline),
-                            None => {
-                                state.timer = Some(Box::pin(tokio::time::sleep_until(deadline)))
-                            }
-                        }
-                    }
+                    self.start_read_timeout(&mut state);
                 }
                 if let Source::Socket(socket) = &self.inner.source
                     && fill(socket, &mut state.buffer)
@@ -267,24 +361,45 @@ impl StreamReader {
                     continue;
                 }
             }
-            match &self.inner.source {
-                Source::Memory(notify) => notify.notified().await,
-                Source::Socket(socket) => {
-                    let ready = if self.inner.read_timeout.is_some() {
-                        self.readable_or_timed_out(socket).await.ok_or_else(|| {
-                            StreamError::TimedOut(format!(
-                                "{name}() waited longer than the read timeout"
-                            ))
-                        })?
-                    } else {
-                        socket.readable().await
-                    };
-                    if let Err(err) = ready {
-                        lock(&self.inner.state).buffer.set_exception(err.into());
+            if !self.wait_for_source().await {
+                return Err(timed_out(name));
+            }
+        }
+    }
+
+    /// The state's timer runs to the deadline of an operation that starts
+    /// to wait now (a socket reader with a read timeout only).
+    fn start_read_timeout(&self, state: &mut State) {
+        if let (Some(timeout), Source::Socket(_)) = (self.inner.read_timeout, &self.inner.source) {
+            let deadline = Instant::now() + timeout;
+            match &mut state.timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => state.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+    }
+
+    /// Waits once for the source: fed (in memory) or readable (socket).
+    /// `false`: the read timeout passed first. A socket error becomes the
+    /// reader's exception.
+    async fn wait_for_source(&self) -> bool {
+        match &self.inner.source {
+            Source::Memory(notify) => notify.notified().await,
+            Source::Socket(socket) => {
+                let ready = if self.inner.read_timeout.is_some() {
+                    match self.readable_or_timed_out(socket).await {
+                        Some(ready) => ready,
+                        None => return false,
                     }
+                } else {
+                    socket.readable().await
+                };
+                if let Err(err) = ready {
+                    lock(&self.inner.state).buffer.set_exception(err.into());
                 }
             }
         }
+        true
     }
 
     /// Waits until `socket` may be readable, or (`None`) until the state's
@@ -308,6 +423,10 @@ impl StreamReader {
         })
         .await
     }
+}
+
+fn timed_out(name: &str) -> StreamError {
+    StreamError::TimedOut(format!("{name}() waited longer than the read timeout"))
 }
 
 /// Reads one chunk from the socket into the buffer without blocking.
@@ -342,7 +461,7 @@ mod tests {
 
     /// A reader of an accepted loopback connection with `read_timeout`,
     /// and the connection's other end.
-    async fn connected(read_timeout: Duration) -> (StreamReader, TcpStream) {
+    async fn connected(read_timeout: impl Into<Option<Duration>>) -> (StreamReader, TcpStream) {
         let listener = Listener::bind_tcp("127.0.0.1:0".parse().unwrap(), 16).unwrap();
         let crate::net::Address::Inet(addr) = listener.local_addr().unwrap() else {
             panic!("a TCP listener has an IP address")
@@ -350,7 +469,7 @@ mod tests {
         let peer = TcpStream::connect(addr).await.unwrap();
         let socket = Arc::new(listener.accept().await.unwrap());
         let config = ReaderConfig {
-            read_timeout: Some(read_timeout),
+            read_timeout: read_timeout.into(),
             ..ReaderConfig::default()
         };
         let reader = StreamReader::from_socket(socket, 1024, &config).unwrap();
@@ -384,5 +503,92 @@ mod tests {
         // Only that operation failed: the reader goes on.
         peer.write_all(b"y").await.unwrap();
         assert_eq!(&reader.read(100).await.unwrap()[..], b"y");
+    }
+
+    /// Polls `future` once: whether it is still pending.
+    async fn pending<F: Future>(future: Pin<&mut F>) -> bool {
+        let mut future = future;
+        std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx).is_pending())).await
+    }
+
+    fn in_memory() -> StreamReader {
+        StreamReader::in_memory(1024, &ReaderConfig::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_try_that_would_wait_is_ready_to_retry_when_data_arrives() {
+        let (reader, mut peer) = connected(None).await;
+        // Ready at once while no try is waiting to be retried.
+        assert!(!pending(std::pin::pin!(reader.readiness())).await);
+        assert!(reader.try_read(100).is_none());
+        let mut ready = std::pin::pin!(reader.readiness());
+        assert!(pending(ready.as_mut()).await);
+        peer.write_all(b"abc").await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), ready)
+            .await
+            .expect("ready once data arrived");
+        assert_eq!(&reader.try_read(100).unwrap().unwrap()[..], b"abc");
+    }
+
+    #[tokio::test]
+    async fn readiness_waits_for_more_than_what_the_last_try_saw() {
+        let reader = in_memory();
+        reader.feed_data(b"ab").unwrap();
+        assert!(reader.try_readline().is_none());
+        // Buffered bytes that did not complete the line: not ready (a
+        // guest that blocks on it does not spin).
+        let mut ready = std::pin::pin!(reader.readiness());
+        assert!(pending(ready.as_mut()).await);
+        reader.feed_data(b"c").unwrap();
+        ready.await;
+        assert!(reader.try_readline().is_none());
+        reader.feed_data(b"\nrest").unwrap();
+        reader.readiness().await;
+        assert_eq!(&reader.try_readline().unwrap().unwrap()[..], b"abc\n");
+        // The rest, then EOF: readexactly(5) fails as readexactly does.
+        assert!(reader.try_readexactly(5).is_none());
+        reader.feed_eof();
+        reader.readiness().await;
+        let err = reader.try_readexactly(5).unwrap().unwrap_err();
+        assert!(
+            matches!(&err, StreamError::IncompleteRead { partial, expected: Some(5) } if &partial[..] == b"rest"),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn try_reads_fail_as_the_waiting_reads_do() {
+        let reader = in_memory();
+        let err = reader.try_readuntil::<&[u8]>(&[b""]).unwrap().unwrap_err();
+        assert!(matches!(err, StreamError::InvalidArgument(_)), "{err:?}");
+        assert!(reader.try_readuntil(&[b"\r\n"]).is_none());
+        reader.set_exception(StreamError::ConnectionReset("gone".into()));
+        reader.readiness().await;
+        let err = reader.try_read(1).unwrap().unwrap_err();
+        assert!(matches!(err, StreamError::ConnectionReset(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn the_read_timeout_counts_from_the_first_try_that_would_wait() {
+        let timeout = Duration::from_secs(1);
+        let (reader, mut peer) = connected(timeout).await;
+        let start = Instant::now();
+        assert!(reader.try_read(100).is_none());
+        // Ready without data once the timeout passes; the next try says so.
+        tokio::time::timeout(timeout + Duration::from_secs(10), reader.readiness())
+            .await
+            .expect("ready once the read timeout passed");
+        let err = reader.try_read(100).unwrap().unwrap_err();
+        assert!(matches!(err, StreamError::TimedOut(_)), "{err:?}");
+        let waited = start.elapsed();
+        assert!(waited >= timeout, "timed out after {waited:?}");
+        // Only that read failed: the reader goes on.
+        peer.write_all(b"y").await.unwrap();
+        loop {
+            match reader.try_read(100) {
+                Some(read) => break assert_eq!(&read.unwrap()[..], b"y"),
+                None => reader.readiness().await,
+            }
+        }
     }
 }

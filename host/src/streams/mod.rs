@@ -11,5 +11,5 @@ pub mod read_buffer;
 pub mod write_flow;
 
 pub use error::{StreamError, StreamResult};
-pub use read_buffer::{DEFAULT_LIMIT, ReadBuffer, ScanState, validate_separators};
+pub use read_buffer::{DEFAULT_LIMIT, Progress, ReadBuffer, ScanState, validate_separators};
 pub use write_flow::{WriteFlow, WriterState};

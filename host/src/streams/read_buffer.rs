@@ -46,6 +46,17 @@ pub struct ReadBuffer {
     consumed: u64,
 }
 
+/// How far a stream has come: what a reader has received in all, and
+/// whether its end or an error arrived. It changes whenever the buffer
+/// gains something, so comparing two tells whether an operation that could
+/// not complete at the first may complete now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    received: u64,
+    eof: bool,
+    failed: bool,
+}
+
 /// Where an unfinished `readuntil` stopped searching, so that the next poll
 /// searches only new bytes (asyncio's `offset` local).
 ///
@@ -116,6 +127,15 @@ impl ReadBuffer {
     /// asyncio's `at_eof()`: EOF received and nothing left in the buffer.
     pub fn at_eof(&self) -> bool {
         self.eof && self.buf.is_empty()
+    }
+
+    /// How far the stream has come (see [`Progress`]).
+    pub fn progress(&self) -> Progress {
+        Progress {
+            received: self.consumed + self.buf.len() as u64,
+            eof: self.eof,
+            failed: self.exception.is_some(),
+        }
     }
 
     /// The exception set on this reader, if any.

@@ -9,6 +9,12 @@
 //! subtask, a waitable set and a callback into the guest (about 1.5× the
 //! round trips per second of an echo server; see BENCHMARKS.md).
 //!
+//! The reads cost least: they call the reader's non-blocking `try-` form
+//! and, when it would wait, block on the reader's `wasi:io/poll` pollable
+//! (`stream-reader.subscribe`) and try again. A synchronous call of an
+//! `async func` (`drain`, `wait-closed`, `open-connection`) makes the host
+//! run a subtask even so; blocking on a pollable does not.
+//!
 //! ```ignore
 //! use wasio_guest::StreamError;
 //! use wasio_guest::blocking::{StreamReader, StreamWriter};
@@ -59,6 +65,7 @@ pub mod bindings {
             "wasio:streams/streams@0.1.0/inet-address": wasio_guest::raw::InetAddress,
             "wasio:streams/streams@0.1.0/connect-options": wasio_guest::raw::ConnectOptions,
             "wasio:streams/streams@0.1.0/server-options": wasio_guest::raw::ServerOptions,
+            "wasi:io/poll@0.2.0": wasio_guest::bindings::wasi::io::poll,
         },
     });
 }
@@ -73,7 +80,10 @@ pub mod handler {
         world: "blocking-handler",
         path: "../../wit",
         sync: ["all"],
-        with: { "wasio:streams/streams@0.1.0": wasio_guest::blocking::bindings::wasio::streams::streams },
+        with: {
+            "wasio:streams/streams@0.1.0": wasio_guest::blocking::bindings::wasio::streams::streams,
+            "wasi:io/poll@0.2.0": wasio_guest::bindings::wasi::io::poll,
+        },
         pub_export_macro: true,
         export_macro_name: "export_blocking_handler_world",
         default_bindings_module: "wasio_guest::blocking::handler",

@@ -443,3 +443,22 @@ fn scan_restarts_when_bytes_were_taken_meanwhile() {
     r.feed_data(b"\n").unwrap();
     assert_eq!(ok(r.poll_readuntil(&[b"\n"], &mut scan)), b"ef\n");
 }
+
+/// wasio's own: what `try-` reads' readiness compares.
+#[test]
+fn progress_moves_with_data_eof_and_errors_only() {
+    let mut b = reader(16);
+    let start = b.progress();
+    assert_eq!(b.progress(), start);
+    b.feed_data(b"abc").unwrap();
+    let fed = b.progress();
+    assert_ne!(fed, start);
+    // Taking bytes out is not progress: they were received before.
+    assert!(b.poll_read(2).is_ready());
+    assert_eq!(b.progress(), fed);
+    b.feed_eof();
+    let eof = b.progress();
+    assert_ne!(eof, fed);
+    b.set_exception(StreamError::ConnectionReset("x".into()));
+    assert_ne!(b.progress(), eof);
+}
