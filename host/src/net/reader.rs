@@ -304,22 +304,39 @@ impl StreamReader {
         None
     }
 
-    /// Resolves when a `try_` operation that returned `None` may now
-    /// complete: the stream moved since (data, EOF, an error), or its read
-    /// timeout passed. At once when no `try_` call is waiting to be
-    /// retried. Cancel safe: nothing is taken from the buffer.
+    /// Resolves when a read may complete: after a `try_` call returned
+    /// `None`, once the stream has moved since (data, EOF, an error);
+    /// otherwise once anything is buffered (at once if something is). Or
+    /// when the read timeout passes: a wait here counts as the waiting
+    /// read's, so a guest may wait before its first try. Cancel safe:
+    /// nothing is taken from the buffer.
     pub async fn readiness(&self) {
         loop {
             {
                 let mut state = lock(&self.inner.state);
-                match state.retry {
-                    Some(at) if at == state.buffer.progress() => {}
-                    _ => return,
+                let state = &mut *state;
+                let now = state.buffer.progress();
+                let ready = match state.retry {
+                    Some(at) => at != now,
+                    None => {
+                        !state.buffer.is_empty()
+                            || state.buffer.is_eof()
+                            || state.buffer.exception().is_some()
+                    }
+                };
+                if ready {
+                    return;
                 }
                 if let Source::Socket(socket) = &self.inner.source
                     && fill(socket, &mut state.buffer)
                 {
                     return;
+                }
+                if state.retry.is_none() {
+                    // Waiting for anything at all: as a try that found
+                    // nothing would.
+                    self.start_read_timeout(state);
+                    state.retry = Some(now);
                 }
             }
             if !self.wait_for_source().await {
@@ -511,6 +528,17 @@ mod tests {
         std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx).is_pending())).await
     }
 
+    /// Checks that `reader.readiness()` waits, and resolves once `peer`
+    /// sends `data`.
+    async fn ready_when_peer_sends(reader: &StreamReader, peer: &mut TcpStream, data: &[u8]) {
+        let mut ready = std::pin::pin!(reader.readiness());
+        assert!(pending(ready.as_mut()).await);
+        peer.write_all(data).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), ready)
+            .await
+            .expect("ready once data arrived");
+    }
+
     fn in_memory() -> StreamReader {
         StreamReader::in_memory(1024, &ReaderConfig::default()).unwrap()
     }
@@ -518,16 +546,27 @@ mod tests {
     #[tokio::test]
     async fn a_try_that_would_wait_is_ready_to_retry_when_data_arrives() {
         let (reader, mut peer) = connected(None).await;
-        // Ready at once while no try is waiting to be retried.
-        assert!(!pending(std::pin::pin!(reader.readiness())).await);
         assert!(reader.try_read(100).is_none());
-        let mut ready = std::pin::pin!(reader.readiness());
-        assert!(pending(ready.as_mut()).await);
-        peer.write_all(b"abc").await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), ready)
-            .await
-            .expect("ready once data arrived");
+        ready_when_peer_sends(&reader, &mut peer, b"abc").await;
         assert_eq!(&reader.try_read(100).unwrap().unwrap()[..], b"abc");
+    }
+
+    #[tokio::test]
+    async fn without_a_try_to_retry_readiness_waits_for_anything_buffered() {
+        let (reader, mut peer) = connected(None).await;
+        // Nothing buffered: a guest may wait before its first try.
+        ready_when_peer_sends(&reader, &mut peer, b"ab").await;
+        assert_eq!(&reader.try_read(1).unwrap().unwrap()[..], b"a");
+        // Something buffered: at once.
+        assert!(!pending(std::pin::pin!(reader.readiness())).await);
+        assert_eq!(&reader.try_read(1).unwrap().unwrap()[..], b"b");
+        // EOF: at once, and reads say so.
+        drop(peer);
+        tokio::time::timeout(Duration::from_secs(10), reader.readiness())
+            .await
+            .expect("ready at EOF");
+        assert_eq!(&reader.try_read(1).unwrap().unwrap()[..], b"");
+        assert!(!pending(std::pin::pin!(reader.readiness())).await);
     }
 
     #[tokio::test]
@@ -582,7 +621,19 @@ mod tests {
         assert!(matches!(err, StreamError::TimedOut(_)), "{err:?}");
         let waited = start.elapsed();
         assert!(waited >= timeout, "timed out after {waited:?}");
-        // Only that read failed: the reader goes on.
+        // A wait before the first try counts too.
+        let start = Instant::now();
+        tokio::time::timeout(timeout + Duration::from_secs(10), reader.readiness())
+            .await
+            .expect("ready once the read timeout passed");
+        let err = reader.try_read(100).unwrap().unwrap_err();
+        assert!(matches!(err, StreamError::TimedOut(_)), "{err:?}");
+        assert!(
+            start.elapsed() >= timeout,
+            "timed out after {:?}",
+            start.elapsed()
+        );
+        // Only those reads failed: the reader goes on.
         peer.write_all(b"y").await.unwrap();
         loop {
             match reader.try_read(100) {
