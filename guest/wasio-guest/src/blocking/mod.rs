@@ -6,7 +6,7 @@
 //! meanwhile, each handler on a stack of its own. For a handler that does
 //! one thing at a time on its connection (most do) this is the faster
 //! style: a wait costs one stack switch, where an async call costs a
-//! subtask, a waitable set and a callback into the guest (about 1.5× the
+//! subtask, a waitable set and a callback into the guest (1.5–1.7× the
 //! round trips per second of an echo server; see BENCHMARKS.md).
 //!
 //! The reads cost least: they call the reader's non-blocking `try-` form
