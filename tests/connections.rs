@@ -233,6 +233,39 @@ async fn try_drain_answers_at_once_only_when_drain_would_not_wait() {
 }
 
 #[tokio::test]
+async fn drain_readiness_resolves_when_try_drain_would_answer() {
+    let (writer, mut peer) = writer_pair(&WriterConfig::default()).await;
+    // A refusal only to make the caller yield: ready at once, after which
+    // try_drain answers again.
+    writer.write(Bytes::from_static(b"hello")).unwrap();
+    while writer.try_drain().is_some() {}
+    assert!(!is_pending(writer.drain_readiness()).await, "ready at once");
+    assert_eq!(writer.try_drain(), Some(Ok(())));
+
+    // Above the high-water mark: pending until the peer has read enough.
+    let written = fill_past_high_water(&writer);
+    assert!(is_pending(writer.drain_readiness()).await);
+    assert_eq!(writer.try_drain(), None);
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut total = 0;
+        while total < written + 5 {
+            total += peer.read(&mut buf).await.unwrap();
+        }
+        peer
+    });
+    deadline(writer.drain_readiness()).await;
+    assert_eq!(writer.try_drain(), Some(Ok(())));
+    let _peer = deadline(reader).await.unwrap();
+
+    // A lost connection: ready, and try_drain answers with the error.
+    fill_past_high_water(&writer);
+    writer.abort();
+    deadline(writer.drain_readiness()).await;
+    assert!(matches!(writer.try_drain(), Some(Err(_))));
+}
+
+#[tokio::test]
 async fn write_and_check_drain_writes_and_answers_as_try_drain_would() {
     let (writer, mut peer) = writer_pair(&WriterConfig::default()).await;
     assert_eq!(writer.write_and_check_drain(b"hello"), Ok(true));

@@ -47,20 +47,13 @@ macro_rules! reader_calls {
     };
 }
 
-/// The `StreamWriter` calls that never wait. The wrapper has two fields:
-/// `raw`, the binding, and `drained`, set by a `write` after which the host
-/// said `drain` would return at once, and cleared by every other writer
-/// call, so that the `write` + `drain` idiom costs one host call, not two.
+/// The `StreamWriter` calls that never wait. The wrapper has at least two
+/// fields: `raw`, the binding, and `drained`, set by a `write` after which
+/// the host said `drain` would return at once, and cleared by every other
+/// writer call, so that the `write` + `drain` idiom costs one host call,
+/// not two.
 macro_rules! writer_calls {
     () => {
-        /// Wraps a raw binding handle.
-        pub fn from_raw(w: raw::StreamWriter) -> Self {
-            Self {
-                raw: w,
-                drained: core::sync::atomic::AtomicBool::new(false),
-            }
-        }
-
         /// `write(data)`: queues bytes; never waits. Unlike asyncio it
         /// fails rather than dropping data: after `close`/`write_eof`
         /// ([`StreamError::Closed`](crate::StreamError::Closed)), once the

@@ -11,6 +11,14 @@ pub struct StreamWriter {
 impl StreamWriter {
     writer_calls!();
 
+    /// Wraps a raw binding handle.
+    pub fn from_raw(raw: raw::StreamWriter) -> Self {
+        Self {
+            raw,
+            drained: core::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
     /// `drain()`: waits while more than the high-water mark is buffered.
     /// Right after a [`write`](Self::write) that the host answered with
     /// "`drain` would not wait" it returns at once without asking again,

@@ -10,12 +10,12 @@ use super::bindings::streams::{
 };
 use super::state::{HostState, Streams};
 use crate::net::listener::DEFAULT_BACKLOG;
-use crate::net::{self, NetConfig, Server, StreamReader, StreamWriter};
+use crate::net::{self, NetConfig, Server, StreamReader, StreamWriter, WriterHandle};
 use crate::streams::{DEFAULT_LIMIT, StreamError, StreamResult};
 use bytes::Bytes;
 use std::path::Path;
 use std::sync::Arc;
-use wasmtime::component::{Accessor, Resource};
+use wasmtime::component::{Accessor, Resource, ResourceTable};
 use wasmtime_wasi::p2::{DynPollable, Pollable};
 
 type WitResult<T> = wasmtime::Result<Result<T, wit::Error>>;
@@ -165,11 +165,8 @@ impl HostStreamReader for HostState {
         &mut self,
         this: Resource<StreamReader>,
     ) -> wasmtime::Result<Resource<DynPollable>> {
-        // A child of the reader: the reader cannot be dropped before it.
-        wasmtime_wasi::p2::subscribe(
-            &mut self.table,
-            Resource::<StreamReader>::new_borrow(this.rep()),
-        )
+        let reader = self.table.get(&this)?.clone();
+        pollable_of(&mut self.table, Readiness(reader))
     }
 
     fn feed_data(&mut self, this: Resource<StreamReader>, data: Vec<u8>) -> WitResult<()> {
@@ -291,6 +288,14 @@ impl HostStreamWriter for HostState {
         low: Option<u64>,
     ) -> WitResult<()> {
         translate(self.table.get(&this)?.set_write_buffer_limits(high, low))
+    }
+
+    fn subscribe(
+        &mut self,
+        this: Resource<StreamWriter>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let writer = self.table.get(&this)?.handle();
+        pollable_of(&mut self.table, DrainReadiness(writer))
     }
 
     fn drop(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<()> {
@@ -447,10 +452,82 @@ fn push_server<T: Send>(
 
 impl Host for HostState {}
 
-/// `wasi:io/poll`'s view of a reader (`stream-reader.subscribe`).
+/// A pollable of `watched`, a handle that shares a stream. The stream's
+/// own entry would not do: the pollable would be its child, and dropping
+/// the stream's handle first (as a garbage-collected guest may) a trap.
+/// `watched` gets an entry of its own, pushed as owned so that it goes
+/// with the pollable.
+fn pollable_of<T: Pollable>(
+    table: &mut ResourceTable,
+    watched: T,
+) -> wasmtime::Result<Resource<DynPollable>> {
+    let entry = table.push(watched)?;
+    wasmtime_wasi::p2::subscribe(table, entry)
+}
+
+/// `wasi:io/poll`'s view of a reader (`stream-reader.subscribe`): a clone
+/// of it, so that the pollable outlives the guest's reader handle.
+struct Readiness(StreamReader);
+
 #[wasmtime_wasi::async_trait]
-impl Pollable for StreamReader {
+impl Pollable for Readiness {
     async fn ready(&mut self) {
-        self.readiness().await
+        self.0.readiness().await
+    }
+}
+
+/// `wasi:io/poll`'s view of a writer (`stream-writer.subscribe`): a
+/// handle that shares it without closing it when dropped.
+struct DrainReadiness(WriterHandle);
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for DrainReadiness {
+    async fn ready(&mut self) {
+        self.0.drain_readiness().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime_wasi::p2::bindings::io::poll::HostPollable;
+
+    fn state_with_reader() -> (HostState, Resource<StreamReader>) {
+        let net = Arc::new(NetConfig::default());
+        let reader = StreamReader::in_memory(DEFAULT_LIMIT, &net.reader).unwrap();
+        let mut state = HostState::new(net, &[]);
+        let reader = state.table.push(reader).unwrap();
+        (state, reader)
+    }
+
+    fn borrow<T: 'static>(r: &Resource<T>) -> Resource<T> {
+        Resource::new_borrow(r.rep())
+    }
+
+    #[tokio::test]
+    async fn a_reader_may_be_dropped_before_its_pollable() {
+        let (mut state, reader) = state_with_reader();
+        let pollable = HostStreamReader::subscribe(&mut state, borrow(&reader)).unwrap();
+        let feeder = state.table.get(&reader).unwrap().clone();
+        HostStreamReader::drop(&mut state, reader).unwrap();
+
+        // The pollable still watches the stream: ready once data comes.
+        let table = &mut state.table;
+        assert!(!HostPollable::ready(table, borrow(&pollable)).await.unwrap());
+        feeder.feed_data(b"x").unwrap();
+        assert!(HostPollable::ready(table, borrow(&pollable)).await.unwrap());
+
+        // And takes the reader's last entry with it.
+        HostPollable::drop(table, pollable).unwrap();
+        assert!(table.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_pollable_may_be_dropped_before_its_reader() {
+        let (mut state, reader) = state_with_reader();
+        let pollable = HostStreamReader::subscribe(&mut state, borrow(&reader)).unwrap();
+        HostPollable::drop(&mut state.table, pollable).unwrap();
+        HostStreamReader::drop(&mut state, reader).unwrap();
+        assert!(state.table.is_empty());
     }
 }

@@ -25,7 +25,7 @@ pub use listener::{Listener, Server};
 pub use policy::{Endpoint, Policy};
 pub use reader::{ReaderConfig, StreamReader, WeakReader};
 pub use socket::{Address, Socket};
-pub use writer::{StreamWriter, WriterConfig};
+pub use writer::{StreamWriter, WriterConfig, WriterHandle};
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -9,11 +9,11 @@
 //! subtask, a waitable set and a callback into the guest (1.5–1.7× the
 //! round trips per second of an echo server; see BENCHMARKS.md).
 //!
-//! The reads cost least: they call the reader's non-blocking `try-` form
-//! and, when it would wait, block on the reader's `wasi:io/poll` pollable
-//! (`stream-reader.subscribe`) and try again. A synchronous call of an
-//! `async func` (`drain`, `wait-closed`, `open-connection`) makes the host
-//! run a subtask even so; blocking on a pollable does not.
+//! Reads and `drain` cost least: they call the non-blocking `try-` form
+//! and, when it would wait, block on the stream's `wasi:io/poll` pollable
+//! (`stream-reader.subscribe`, `stream-writer.subscribe`) and try again. A
+//! synchronous call of an `async func` (`wait-closed`, `open-connection`)
+//! makes the host run a subtask even so; blocking on a pollable does not.
 //!
 //! ```ignore
 //! use wasio_guest::StreamError;

@@ -28,13 +28,6 @@ struct Waiting {
     block_first: Cell<bool>,
 }
 
-impl Drop for StreamReader {
-    fn drop(&mut self) {
-        // The pollable is a child of the reader: it goes first.
-        drop(self.1.pollable.take());
-    }
-}
-
 impl StreamReader {
     reader_calls!();
 

@@ -1,5 +1,7 @@
 use super::raw;
 use crate::Result;
+use crate::bindings::wasi::io::poll::Pollable;
+use core::cell::OnceCell;
 
 /// `asyncio.StreamWriter` with a blocking `drain` and `wait_closed`. The
 /// semantics are the async [`crate::StreamWriter`]'s. Dropping it closes
@@ -9,12 +11,25 @@ pub struct StreamWriter {
     raw: raw::StreamWriter,
     /// See `writer_calls!`.
     drained: core::sync::atomic::AtomicBool,
+    /// What `drain` blocks on (`stream-writer.subscribe`), made at its
+    /// first wait.
+    pollable: OnceCell<Pollable>,
 }
 
 impl StreamWriter {
     writer_calls!();
 
-    /// `drain()`: blocks while more than the high-water mark is buffered.
+    /// Wraps a raw binding handle.
+    pub fn from_raw(raw: raw::StreamWriter) -> Self {
+        Self {
+            raw,
+            drained: core::sync::atomic::AtomicBool::new(false),
+            pollable: OnceCell::new(),
+        }
+    }
+
+    /// `drain()`: blocks while more than the high-water mark is buffered,
+    /// until the buffer is down to the low-water mark.
     /// Right after a [`write`](Self::write) that the host answered with
     /// "`drain` would not wait" it returns at once without asking again,
     /// so a connection lost in between shows at the next call.
@@ -22,7 +37,15 @@ impl StreamWriter {
         if let Some(result) = self.drain_at_once() {
             return result;
         }
-        Ok(self.raw.drain()?)
+        // Blocks on the writer's pollable, not through the `async func`
+        // (which would cost a subtask), and asks again: the pollable is
+        // ready when `try-drain` answers.
+        loop {
+            self.pollable.get_or_init(|| self.raw.subscribe()).block();
+            if let Some(result) = self.raw.try_drain() {
+                return Ok(result?);
+            }
+        }
     }
 
     /// `wait_closed()`: blocks until the connection is closed.
