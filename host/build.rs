@@ -52,7 +52,7 @@ fn main() {
 /// The `no_std` components wasio embeds and the benchmarks run.
 const PRODUCT_NO_STD: &[&str] = &["echo-lines", "echo-raw", "echo-raw-async"];
 /// The other components wasio embeds and the benchmarks run.
-const PRODUCT: &[&str] = &["echo-server", "echo-client"];
+const PRODUCT: &[&str] = &["echo-server", "echo-client", "echo-client-blocking"];
 /// The components only the tests use.
 const TESTS: &[&str] = &["test-handler", "test-blocking", "conformance"];
 /// Every component, in the groups that are built separately.

@@ -51,24 +51,38 @@ async fn wasio(args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn the_seed_client_talks_to_the_seed_server() {
-    seed_exchange(&[]).await;
+    seed_exchange(&[], None).await;
 }
 
 /// One thread runs the current-thread scheduler, more the multi-thread one:
 /// both serve and run.
 #[tokio::test]
 async fn the_seed_exchange_works_on_either_scheduler() {
-    seed_exchange(&["--threads", "1"]).await;
-    seed_exchange(&["--threads", "2"]).await;
+    seed_exchange(&["--threads", "1"], None).await;
+    seed_exchange(&["--threads", "2"], None).await;
 }
 
-/// The seed's echo client against the seed's echo server, both with
-/// `threads` flags, checking every line either prints.
-async fn seed_exchange(threads: &[&str]) {
+/// A command lifted synchronously (`export_blocking_command!`) runs as the
+/// async one does.
+#[tokio::test]
+async fn the_blocking_seed_client_talks_to_the_seed_server() {
+    let client = guest("echo_client_blocking");
+    seed_exchange(&[], Some(client.to_str().unwrap())).await;
+}
+
+/// The seed's echo client (the bundled one, or the `component` given)
+/// against the seed's echo server, both with `threads` flags, checking
+/// every line either prints.
+async fn seed_exchange(threads: &[&str], component: Option<&str>) {
     let (mut server, mut server_out, port) = serve(threads).await;
     let port_arg = port.to_string();
     let mut client = vec!["run"];
     client.extend_from_slice(threads);
+    // A component given by path gets no grant by default.
+    let grant = format!("127.0.0.1:{port}");
+    if let Some(component) = component {
+        client.extend(["--allow-connect", &grant, component]);
+    }
     client.extend(["--", "Hello World!", "127.0.0.1", &port_arg]);
     let out = wasio(&client).await;
     assert!(

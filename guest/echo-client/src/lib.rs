@@ -3,18 +3,13 @@
 //! Arguments (all optional): MESSAGE HOST PORT, defaulting to
 //! `Hello World!`, `127.0.0.1`, `8888`.
 
+mod args;
+
 use wasio_guest::open_connection;
 use wasio_guest::pyrepr::repr;
 
 async fn tcp_echo_client(args: Vec<String>) -> Result<(), String> {
-    let message = args.first().map_or("Hello World!", String::as_str);
-    let host = args.get(1).map_or("127.0.0.1", String::as_str);
-    let port = match args.get(2) {
-        Some(p) => p
-            .parse::<u16>()
-            .map_err(|_| format!("{p:?} is not a port"))?,
-        None => 8888,
-    };
+    let (message, host, port) = args::parse(&args)?;
 
     let (reader, writer) = open_connection(host, port)
         .await

@@ -24,7 +24,8 @@
 //!
 //! [`blocking`] has the same reader and writer with plain calls that block
 //! the handler's own stack, and [`export_blocking_handler!`]: the faster
-//! style for a handler that does one thing at a time on its connection.
+//! style for a handler that does one thing at a time on its connection
+//! ([`export_blocking_command!`] for a program).
 //!
 //! Feature `std` (on by default): Rust's std, and with it
 //! [`create_task`] and [`start_server`], which spawn tasks. Without it the

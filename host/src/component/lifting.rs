@@ -126,6 +126,12 @@ mod tests {
             export_lifting(bundled::ECHO_CLIENT, "run"),
             Some(Lifting::AsyncCallback)
         );
+        // The blocking-style client, which is not bundled.
+        let blocking = concat!(env!("WASIO_GUEST_DIR"), "/echo_client_blocking.wasm");
+        assert_eq!(
+            export_lifting(&std::fs::read(blocking).unwrap(), "run"),
+            Some(Lifting::Sync)
+        );
     }
 
     #[test]

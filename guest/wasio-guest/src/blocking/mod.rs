@@ -72,23 +72,46 @@ pub mod bindings {
 
 pub(crate) use bindings::wasio::streams::streams as raw;
 
+/// A module of export glue for `$world`, lifted synchronously over the
+/// blocking imports, with its export macro named `$export_macro`.
+macro_rules! sync_exports {
+    ($world:literal, $export_macro:literal, $module:literal) => {
+        wit_bindgen::generate!({
+            world: $world,
+            path: "../../wit",
+            sync: ["all"],
+            with: {
+                "wasio:streams/streams@0.1.0": wasio_guest::blocking::bindings::wasio::streams::streams,
+                "wasi:io/poll@0.2.0": wasio_guest::bindings::wasi::io::poll,
+            },
+            pub_export_macro: true,
+            export_macro_name: $export_macro,
+            default_bindings_module: $module,
+            runtime_path: "wasio_guest::wit_bindgen::rt",
+        });
+    };
+}
+
 /// The `handler` world's export, lifted synchronously (used by
 /// [`export_blocking_handler!`](crate::export_blocking_handler)).
 #[doc(hidden)]
 pub mod handler {
-    wit_bindgen::generate!({
-        world: "blocking-handler",
-        path: "../../wit",
-        sync: ["all"],
-        with: {
-            "wasio:streams/streams@0.1.0": wasio_guest::blocking::bindings::wasio::streams::streams,
-            "wasi:io/poll@0.2.0": wasio_guest::bindings::wasi::io::poll,
-        },
-        pub_export_macro: true,
-        export_macro_name: "export_blocking_handler_world",
-        default_bindings_module: "wasio_guest::blocking::handler",
-        runtime_path: "wasio_guest::wit_bindgen::rt",
-    });
+    sync_exports!(
+        "blocking-handler",
+        "export_blocking_handler_world",
+        "wasio_guest::blocking::handler"
+    );
+}
+
+/// The `command` world's export, lifted synchronously (used by
+/// [`export_blocking_command!`](crate::export_blocking_command)).
+#[doc(hidden)]
+pub mod command {
+    sync_exports!(
+        "blocking-command",
+        "export_blocking_command_world",
+        "wasio_guest::blocking::command"
+    );
 }
 
 /// `asyncio.open_connection(host, port)`, blocking until connected. The
@@ -126,5 +149,26 @@ macro_rules! export_blocking_handler {
             }
         }
         $crate::blocking::handler::export_blocking_handler_world!(__WasioBlockingHandler);
+    };
+}
+
+/// Exports an `fn(Vec<String>) -> Result<(), String>` as the component's
+/// program (`wasio:streams/command`, run by `wasio run`), lifted
+/// synchronously: the blocking counterpart of
+/// [`export_command!`](crate::export_command). It gets the arguments
+/// after `--`; an `Err` is printed by the host and makes it exit with
+/// status 1.
+#[macro_export]
+macro_rules! export_blocking_command {
+    ($main:path) => {
+        struct __WasioBlockingCommand;
+        impl $crate::blocking::command::Guest for __WasioBlockingCommand {
+            fn run(
+                args: $crate::__alloc::Vec<$crate::__alloc::String>,
+            ) -> Result<(), $crate::__alloc::String> {
+                $main(args)
+            }
+        }
+        $crate::blocking::command::export_blocking_command_world!(__WasioBlockingCommand);
     };
 }
