@@ -523,6 +523,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_writer_may_be_dropped_before_its_pollable() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (_peer, accepted) = tokio::join!(peer, listener.accept());
+        let socket = Arc::new(net::Socket::from(accepted.unwrap().0));
+        let net = Arc::new(NetConfig::default());
+        let writer = StreamWriter::new(socket, &net.writer);
+        let mut state = HostState::new(net, &[]);
+        let writer = state.table.push(writer).unwrap();
+
+        let pollable = HostStreamWriter::subscribe(&mut state, borrow(&writer)).unwrap();
+        HostStreamWriter::drop(&mut state, writer).unwrap();
+        // Nothing was buffered: `try-drain` answers at once.
+        let table = &mut state.table;
+        assert!(HostPollable::ready(table, borrow(&pollable)).await.unwrap());
+        HostPollable::drop(table, pollable).unwrap();
+        assert!(table.is_empty());
+    }
+
+    #[tokio::test]
     async fn a_pollable_may_be_dropped_before_its_reader() {
         let (mut state, reader) = state_with_reader();
         let pollable = HostStreamReader::subscribe(&mut state, borrow(&reader)).unwrap();
