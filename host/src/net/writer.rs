@@ -226,19 +226,11 @@ impl WriterHandle {
         self.wait_for(|flow| flow.poll_drain()).await
     }
 
-    /// Resolves when [`try_drain`](Self::try_drain) would answer: what
-    /// `drain` waits for (the buffer down to the low-water mark, or the
-    /// stream failed or closed), after the same yield and with the same
-    /// reset of `try_drain`'s count. For a guest that waits on a pollable
-    /// and then asks `try_drain`, rather than calling `drain`. Cancel
-    /// safe.
+    /// Resolves when [`try_drain`](Self::try_drain) would answer: `drain`
+    /// without its result (which `try_drain` then gives), for a guest that
+    /// waits on a pollable and then asks `try_drain`. Cancel safe.
     pub async fn drain_readiness(&self) {
-        self.inner.sync_drains.store(0, Ordering::Relaxed);
-        tokio::task::consume_budget().await;
-        // Failed or not, `try_drain` answers now: the result is its.
-        let _ = self
-            .wait_for(|flow| flow.poll_drain().map(|_| Ok(())))
-            .await;
+        let _ = self.drain().await;
     }
 
     /// `drain()` when it would not wait: `Some` with its result when the
