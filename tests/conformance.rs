@@ -7,13 +7,12 @@ mod common;
 use common::{deadline, guest};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use wasio::component::bindings::CommandPre;
-use wasio::component::{HostState, Runtime};
+use wasio::component::{Command, Runtime};
 use wasio::net::{NetConfig, Policy, WriterConfig};
 
 /// The component, compiled and linked once per test binary.
-fn command() -> &'static (Runtime, CommandPre<HostState>) {
-    static PRE: OnceLock<(Runtime, CommandPre<HostState>)> = OnceLock::new();
+fn command() -> &'static (Runtime, Command) {
+    static PRE: OnceLock<(Runtime, Command)> = OnceLock::new();
     PRE.get_or_init(|| {
         let runtime = Runtime::new().expect("engine");
         let component = runtime.load_file(&guest("conformance")).expect("component");

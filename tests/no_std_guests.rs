@@ -37,7 +37,7 @@ fn the_no_std_handlers_import_only_streams_and_stderr() {
         let loaded = runtime.load_file(&guest(name)).expect("component loads");
         let ty = loaded.component.component_type();
         let imports: Vec<String> = ty
-            .imports(runtime.engine())
+            .imports(loaded.component.engine())
             .map(|(import, _)| import.to_string())
             .collect();
         assert!(

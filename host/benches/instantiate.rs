@@ -51,13 +51,14 @@ fn main() -> wasmtime::Result<()> {
         for path in &components {
             let component = runtime.load_file(path)?;
             let name = path.display().to_string();
-            let pre = runtime.handler_pre(&component, &name)?.pre;
+            let handler = runtime.handler_pre(&component, &name)?;
             let mut setup = histogram();
             let mut teardown = histogram();
             for i in 0..WARMUP + iterations {
                 let start = Instant::now();
-                let mut store = runtime.new_store(HostState::new(net.clone(), &[]));
-                let _instance = pre.instantiate_async(&mut store).await?;
+                let mut store =
+                    runtime.new_store(handler.engine(), HostState::new(net.clone(), &[]));
+                let _instance = handler.instantiate(&mut store).await?;
                 let ready = Instant::now();
                 drop(store);
                 let done = Instant::now();

@@ -130,6 +130,7 @@ async fn serve_main(args: ServeArgs) -> wasmtime::Result<ExitCode> {
     let tokio = tokio::runtime::Handle::current();
     tracing::info!(
         component = %name,
+        engine = ?handler.kind(),
         ?model,
         max_connections = limits.max_connections,
         threads = tokio.metrics().num_workers(),

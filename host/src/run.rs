@@ -1,7 +1,6 @@
 //! `wasio run`: run a command component once.
 
-use crate::component::bindings::CommandPre;
-use crate::component::{HostState, Runtime};
+use crate::component::{Command, HostState, Runtime};
 use crate::net::NetConfig;
 use std::sync::Arc;
 
@@ -9,13 +8,10 @@ use std::sync::Arc;
 /// failure, the inner one the error the guest returned.
 pub async fn run_command(
     runtime: &Runtime,
-    command: &CommandPre<HostState>,
+    command: &Command,
     net: Arc<NetConfig>,
     args: Vec<String>,
 ) -> wasmtime::Result<Result<(), String>> {
-    let mut store = runtime.new_store(HostState::new(net, &args));
-    let instance = command.instantiate_async(&mut store).await?;
-    store
-        .run_concurrent(async move |accessor| instance.call_run(accessor, args).await)
-        .await?
+    let mut store = runtime.new_store(command.engine(), HostState::new(net, &args));
+    command.run(&mut store, args).await
 }

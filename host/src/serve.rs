@@ -14,7 +14,8 @@
 //! maximum of open connections, an idle timeout) and graceful shutdown
 //! live here too.
 
-use crate::component::{Handler, HostState, Runtime};
+use crate::component::bindings;
+use crate::component::{Handler, HandlerInstance, HostState, Runtime};
 use crate::net::{
     self, IdleGuard, IdleSweeper, Listener, NetConfig, Socket, StreamReader, StreamWriter,
 };
@@ -239,16 +240,18 @@ async fn per_connection(service: Arc<Service>, conn: Conn) {
 }
 
 async fn run_instance(service: &Service, conn: Conn) -> wasmtime::Result<()> {
-    let mut store = service
-        .runtime
-        .new_store(HostState::new(service.net.clone(), &[]));
+    let mut store = new_store(service);
     let reader = store.data_mut().table().push(conn.reader)?;
     let writer = store.data_mut().table().push(conn.writer)?;
-    let handler = service.handler.pre.instantiate_async(&mut store).await?;
-    store
-        .run_concurrent(async move |accessor| handler.call_handle(accessor, reader, writer).await)
-        .await??;
-    Ok(())
+    let handler = service.handler.instantiate(&mut store).await?;
+    handler.handle(&mut store, reader, writer).await
+}
+
+fn new_store(service: &Service) -> wasmtime::Store<HostState> {
+    service.runtime.new_store(
+        service.handler.engine(),
+        HostState::new(service.net.clone(), &[]),
+    )
 }
 
 /// The pooled model's instances.
@@ -314,13 +317,11 @@ impl Pool {
 /// left, or until it traps (which ends all its connections).
 async fn pooled_instance(
     service: Arc<Service>,
-    mut conns: mpsc::UnboundedReceiver<Conn>,
+    conns: mpsc::UnboundedReceiver<Conn>,
     active: Arc<AtomicUsize>,
 ) {
-    let mut store = service
-        .runtime
-        .new_store(HostState::new(service.net.clone(), &[]));
-    let handler = match service.handler.pre.instantiate_async(&mut store).await {
+    let mut store = new_store(&service);
+    let handler = match service.handler.instantiate(&mut store).await {
         Ok(handler) => handler,
         Err(err) => {
             tracing::error!("cannot instantiate the handler: {err:?}");
@@ -328,8 +329,59 @@ async fn pooled_instance(
         }
     };
     let peers = Arc::new(Mutex::new(Vec::<String>::new()));
-    let seen = peers.clone();
-    let result = store
+    let result = match &handler {
+        HandlerInstance::Plain(_) => {
+            serve_one_at_a_time(&mut store, &handler, conns, &active, &peers).await
+        }
+        HandlerInstance::Concurrent(handler) => {
+            serve_side_by_side(&mut store, handler, conns, &active, &peers).await
+        }
+    };
+    if let Err(err) = result {
+        let peers = peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        tracing::warn!(
+            ?peers,
+            "pooled instance failed and is discarded; its connections are closed: {err:?}"
+        );
+    }
+}
+
+/// A pooled instance whose calls of `handle` cannot overlap: one
+/// connection after the other (the dispatcher gives it one at a time).
+async fn serve_one_at_a_time(
+    store: &mut wasmtime::Store<HostState>,
+    handler: &HandlerInstance,
+    mut conns: mpsc::UnboundedReceiver<Conn>,
+    active: &AtomicUsize,
+    peers: &Mutex<Vec<String>>,
+) -> wasmtime::Result<()> {
+    while let Some(Conn {
+        peer,
+        reader,
+        writer,
+    }) = conns.recv().await
+    {
+        let reader = store.data_mut().table().push(reader)?;
+        let writer = store.data_mut().table().push(writer)?;
+        *peers.lock().unwrap_or_else(|p| p.into_inner()) = vec![peer.clone()];
+        let result = handler.handle(store, reader, writer).await;
+        active.fetch_sub(1, Ordering::Relaxed);
+        result.map_err(|err| err.context(format!("handler of {peer} failed")))?;
+        peers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+    Ok(())
+}
+
+/// A pooled instance that runs several calls of `handle` at once, inside
+/// one `run_concurrent`.
+async fn serve_side_by_side(
+    store: &mut wasmtime::Store<HostState>,
+    handler: &bindings::Handler,
+    mut conns: mpsc::UnboundedReceiver<Conn>,
+    active: &AtomicUsize,
+    peers: &Mutex<Vec<String>>,
+) -> wasmtime::Result<()> {
+    store
         .run_concurrent(async move |accessor| {
             let mut calls = FuturesUnordered::new();
             let mut open = true;
@@ -343,8 +395,7 @@ async fn pooled_instance(
                             Ok((table.push(reader)?, table.push(writer)?))
                         });
                         let (reader, writer) = resources?;
-                        seen.lock().unwrap_or_else(|p| p.into_inner()).push(peer.clone());
-                        let handler = &handler;
+                        peers.lock().unwrap_or_else(|p| p.into_inner()).push(peer.clone());
                         calls.push(async move {
                             let result = handler.call_handle(accessor, reader, writer).await;
                             (peer, result)
@@ -352,7 +403,7 @@ async fn pooled_instance(
                     }
                     Some((peer, result)) = calls.next(), if !calls.is_empty() => {
                         active.fetch_sub(1, Ordering::Relaxed);
-                        seen.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| *p != peer);
+                        peers.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| *p != peer);
                         result.map_err(|err| err.context(format!("handler of {peer} failed")))?;
                     }
                     else => break,
@@ -360,13 +411,5 @@ async fn pooled_instance(
             }
             wasmtime::Result::Ok(())
         })
-        .await
-        .and_then(|r| r);
-    if let Err(err) = result {
-        let peers = peers.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        tracing::warn!(
-            ?peers,
-            "pooled instance failed and is discarded; its connections are closed: {err:?}"
-        );
-    }
+        .await?
 }

@@ -33,6 +33,23 @@ mod command_generated {
     });
 }
 
+/// The blocking-style handler world, whose export is a plain `func`: called on the
+/// plain engine (no concurrency support), from an async store so that the
+/// guest's waits (`pollable.block`) suspend its fiber.
+mod blocking_generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wasio:streams/blocking-handler",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "wasio:streams/streams": super::generated::wasio::streams::streams,
+            "wasi:io/poll": wasmtime_wasi::p2::bindings::io::poll,
+        },
+    });
+}
+
+pub use blocking_generated::{BlockingHandler, BlockingHandlerPre};
 pub use command_generated::{Command, CommandPre};
 pub use generated::wasio::streams::streams;
 pub use generated::{Handler, HandlerPre};

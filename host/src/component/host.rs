@@ -298,6 +298,14 @@ impl HostStreamWriter for HostState {
         pollable_of(&mut self.table, DrainReadiness(writer))
     }
 
+    fn subscribe_closed(
+        &mut self,
+        this: Resource<StreamWriter>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let writer = self.table.get(&this)?.handle();
+        pollable_of(&mut self.table, ClosedReadiness(writer))
+    }
+
     fn drop(&mut self, this: Resource<StreamWriter>) -> wasmtime::Result<()> {
         // Dropping the StreamWriter closes it (see its Drop).
         self.table.delete(this)?;
@@ -484,6 +492,18 @@ struct DrainReadiness(WriterHandle);
 impl Pollable for DrainReadiness {
     async fn ready(&mut self) {
         self.0.drain_readiness().await
+    }
+}
+
+/// `wasi:io/poll`'s view of a writer's end
+/// (`stream-writer.subscribe-closed`), with the same kind of handle.
+struct ClosedReadiness(WriterHandle);
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for ClosedReadiness {
+    async fn ready(&mut self) {
+        // `wait_closed` only ever succeeds.
+        let _ = self.0.wait_closed().await;
     }
 }
 

@@ -4,11 +4,14 @@
 pub mod bindings;
 mod convert;
 pub mod engine;
+pub mod guest;
 mod host;
-pub mod lifting;
+pub mod inspect;
+mod plain;
 pub mod state;
 mod zero_copy;
 
-pub use engine::{Handler, Loaded, Runtime, World};
-pub use lifting::Lifting;
+pub use engine::{EngineKind, Loaded, Runtime, World};
+pub use guest::{Command, Handler, HandlerInstance};
+pub use inspect::Lifting;
 pub use state::HostState;

@@ -48,8 +48,12 @@ impl StreamWriter {
         }
     }
 
-    /// `wait_closed()`: blocks until the connection is closed.
+    /// `wait_closed()`: blocks until the connection is closed. It blocks
+    /// on a pollable (`subscribe-closed`) rather than calling the `async
+    /// func`, so that a blocking-style component needs no concurrency
+    /// support from its host (see the `blocking-handler` world).
     pub fn wait_closed(&self) -> Result<()> {
-        Ok(self.raw.wait_closed()?)
+        self.raw.subscribe_closed().block();
+        Ok(())
     }
 }

@@ -1,15 +1,37 @@
-//! How a component lifts its exports: the canonical ABI options it chose,
-//! which wasmtime does not report, read from the component's binary.
+//! What the host reads from a component's binary that wasmtime does not
+//! report: how the component lifts its exports (the canonical ABI options
+//! it chose), and whether it uses the component model's async features.
 //!
-//! It matters for the pooled instance model. A `handle` lifted without
+//! Lifting matters for the pooled instance model. A `handle` lifted without
 //! `async` (a blocking-style handler: its calls block its own stack) is
 //! not entered again while a call is in progress, so one instance can
 //! serve only one connection at a time; an async-lifted one serves many.
 
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentTypeRef,
-    Parser, Payload,
+    Parser, Payload, Validator, WasmFeatures,
 };
+
+/// The features of the component model's concurrency: what a component
+/// may not use to run on an engine without concurrency support (the set
+/// wasmtime 48's `Config` requires it for).
+const CONCURRENCY: WasmFeatures = WasmFeatures::CM_ASYNC
+    .union(WasmFeatures::CM_MORE_ASYNC_BUILTINS)
+    .union(WasmFeatures::CM_ASYNC_STACKFUL)
+    .union(WasmFeatures::CM_THREADING)
+    .union(WasmFeatures::CM_ERROR_CONTEXT);
+
+/// Whether the component in `bytes` uses any of the component model's
+/// async features (an `async func` type, an async lift or lower, a stream,
+/// future or task built-in): whether it fails to validate without them.
+/// Any other invalidity counts as a use, so that the error comes from the
+/// engine that supports everything.
+pub fn uses_concurrency(bytes: &[u8]) -> bool {
+    let without = WasmFeatures::all().difference(CONCURRENCY);
+    Validator::new_with_features(without)
+        .validate_all(bytes)
+        .is_err()
+}
 
 /// How a component-level function is lifted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +154,25 @@ mod tests {
             export_lifting(&std::fs::read(blocking).unwrap(), "run"),
             Some(Lifting::Sync)
         );
+    }
+
+    #[test]
+    fn blocking_style_components_use_no_concurrency() {
+        let guest = |name: &str| {
+            let path = format!("{}/{name}.wasm", env!("WASIO_GUEST_DIR"));
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        // The blocking-handler and blocking-command worlds' `no_std`
+        // handlers, and the blocking test handler.
+        for plain in ["echo_raw", "echo_lines", "test_blocking"] {
+            assert!(!uses_concurrency(&guest(plain)), "{plain}");
+        }
+        // Written with the async guest API, or calling an `async func`
+        // (the blocking client's `open-connection`).
+        for concurrent in ["echo_raw_async", "echo_server", "echo_client_blocking"] {
+            assert!(uses_concurrency(&guest(concurrent)), "{concurrent}");
+        }
+        assert!(uses_concurrency(b"not wasm"));
     }
 
     #[test]
