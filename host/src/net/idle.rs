@@ -5,8 +5,10 @@
 //! short connection's whole exchange, so connections are kept in one
 //! table instead, and a single task looks at all of them every
 //! [sweep period](sweep_period) (an eighth of the timeout, between 10 ms
-//! and 1 s). A connection is therefore closed up to one period after the
-//! timeout has passed since its last byte.
+//! and 1 s). A sweep learns only whether a connection moved bytes since
+//! the last one, not when (a flag per socket: no clock read per message),
+//! so a connection is closed between the timeout and two periods after it
+//! since its last byte, never before.
 //!
 //! The table holds weak references, so it never keeps a connection open;
 //! the [`IdleGuard`] that removes a connection's entry is meant to be
@@ -115,7 +117,7 @@ async fn sweep(shared: Weak<Shared>, period: Duration) {
             let Some(writer) = w.writer.upgrade() else {
                 continue;
             };
-            if writer.is_closed() || writer.idle_for() < shared.timeout {
+            if writer.is_closed() || writer.quiet_for() < shared.timeout {
                 continue;
             }
             tracing::info!(peer = %w.peer, idle = ?shared.timeout, "idle timeout: closing the connection");

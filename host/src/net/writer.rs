@@ -315,9 +315,10 @@ impl WriterHandle {
         .await
     }
 
-    /// How long since the connection last moved a byte either way.
-    pub fn idle_for(&self) -> Duration {
-        self.inner.socket.idle_for()
+    /// How long the connection has moved no byte either way, as seen by a
+    /// caller that asks at intervals (see [`Socket::quiet_for`]).
+    pub fn quiet_for(&self) -> Duration {
+        self.inner.socket.quiet_for()
     }
 
     /// True once the stream is closed.
